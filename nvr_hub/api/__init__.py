@@ -1,0 +1,1 @@
+"""The HTTP edge: middleware, access rules and the route table."""

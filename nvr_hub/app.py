@@ -1,0 +1,122 @@
+"""The composition root: `create_app(config)` builds every service and the route table."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+from nvr_hub import keys
+from nvr_hub.api import auth_routes, openapi, streams, system, users
+from nvr_hub.api.http import auth_middleware, error_middleware
+from nvr_hub.api.routing import RouteTable
+from nvr_hub.bus import EventBus
+from nvr_hub.config import DEFAULT_STREAMS, Config
+from nvr_hub.logs import remove_logging, setup_logging
+from nvr_hub.services.auth import AuthService
+from nvr_hub.services.pipelines import PipelineManager
+from nvr_hub.services.settings import SettingsService
+from nvr_hub.services.streams import StreamService
+from nvr_hub.services.system import SystemService
+from nvr_hub.storage import migrate
+from nvr_hub.storage.db import make_engine, make_sessionmaker
+
+_LOGGER = logging.getLogger(__name__)
+WEB_ROOT = Path(__file__).parent / "web"
+
+
+def create_app(config: Config, *, setup_logs: bool = True) -> web.Application:
+    """Build the whole hub for `config`; resources start and stop with the app."""
+    app = web.Application(
+        middlewares=[error_middleware, auth_middleware],
+        client_max_size=config.server.max_body_bytes,
+    )
+    engine = make_engine(config.database_url)
+    sessionmaker = make_sessionmaker(engine)
+    bus = EventBus()
+    stream_service = StreamService(sessionmaker, bus)
+    app[keys.CONFIG] = config
+    app[keys.ENGINE] = engine
+    app[keys.SESSIONS] = sessionmaker
+    app[keys.BUS] = bus
+    app[keys.AUTH] = AuthService(sessionmaker, config.auth)
+    app[keys.SETTINGS] = SettingsService(sessionmaker, config, bus)
+    app[keys.STREAMS] = stream_service
+    app[keys.SYSTEM] = SystemService(config, sessionmaker, engine)
+    app[keys.PIPELINES] = PipelineManager(config, sessionmaker, bus, stream_service)
+    app[keys.STOP_EVENT] = asyncio.Event()
+
+    table = RouteTable()
+    for module in (auth_routes, users, streams, system, openapi):
+        module.add_routes(table)
+    app[keys.ROUTES] = table
+    table.register(app)
+    _add_web_ui(app, table)
+
+    if setup_logs:
+        app.cleanup_ctx.append(_logging_ctx)
+    app.cleanup_ctx.append(_database_ctx)
+    app.cleanup_ctx.append(_services_ctx)
+    return app
+
+
+def _add_web_ui(app: web.Application, table: RouteTable) -> None:
+    async def index(_request: web.Request) -> web.FileResponse:
+        return web.FileResponse(WEB_ROOT / "index.html")
+
+    async def login_page(_request: web.Request) -> web.FileResponse:
+        return web.FileResponse(WEB_ROOT / "login.html")
+
+    for path, handler, summary in (("/", index, "Web UI"), ("/login.html", login_page, "Login")):
+        route = app.router.add_get(path, handler)
+        for sibling in route.resource or ():
+            table.mark_public(sibling, summary)
+    static = app.router.add_static("/static", WEB_ROOT / "static")
+    for route in static:
+        table.mark_public(route, "Web UI assets")
+
+
+async def _logging_ctx(app: web.Application) -> AsyncIterator[None]:
+    handler = setup_logging(app[keys.CONFIG].logging)
+    yield
+    remove_logging(handler)
+
+
+async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
+    config = app[keys.CONFIG]
+    config.storage.path.mkdir(parents=True, exist_ok=True)
+    # Alembic is synchronous; keep it off the event loop.
+    await asyncio.to_thread(migrate.upgrade, config.database_url)
+    yield
+    await app[keys.ENGINE].dispose()
+
+
+async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
+    config = app[keys.CONFIG]
+    await app[keys.SETTINGS].load()
+    password = None
+    if config.first_run_admin:
+        password = await app[keys.AUTH].ensure_first_admin()
+    if password is not None:
+        _LOGGER.warning("First run: created the 'admin' account (password printed once)")
+        print(_first_run_banner(password), flush=True)
+        for values in DEFAULT_STREAMS if config.streams is None else config.streams:
+            await app[keys.STREAMS].add_values(values)
+    pipelines = app[keys.PIPELINES]
+    await pipelines.start()
+    _LOGGER.info("nvr-hub ready on port %d", config.server.port)
+    yield
+    await pipelines.stop()
+    await app[keys.BUS].close()
+
+
+def _first_run_banner(password: str) -> str:
+    line = "=" * 64
+    return (
+        f"\n{line}\n nvr-hub first run: an admin account was created.\n"
+        f"   username: admin\n   password: {password}\n"
+        f" This is shown only once. Change it after logging in.\n{line}\n"
+    )

@@ -1,0 +1,1 @@
+"""Core services: the logic between the HTTP edge and storage/media."""
