@@ -1,0 +1,1 @@
+"""Adapters to outside systems, loaded by `nvr_hub.app` through the Integration protocol."""
