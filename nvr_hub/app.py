@@ -10,14 +10,18 @@ from pathlib import Path
 from aiohttp import web
 
 from nvr_hub import keys
-from nvr_hub.api import auth_routes, openapi, streams, system, users
+from nvr_hub.api import auth_routes, openapi, recordings, streams, system, timeline, users
 from nvr_hub.api.http import auth_middleware, error_middleware
 from nvr_hub.api.routing import RouteTable
 from nvr_hub.bus import EventBus
 from nvr_hub.config import DEFAULT_STREAMS, Config
+from nvr_hub.errors import NotFound
 from nvr_hub.logs import remove_logging, setup_logging
 from nvr_hub.services.auth import AuthService
+from nvr_hub.services.jobs import JobRunner
 from nvr_hub.services.pipelines import PipelineManager
+from nvr_hub.services.recordings import RecordingService
+from nvr_hub.services.retention import RetentionWorker
 from nvr_hub.services.settings import SettingsService
 from nvr_hub.services.streams import StreamService
 from nvr_hub.services.system import SystemService
@@ -38,19 +42,28 @@ def create_app(config: Config, *, setup_logs: bool = True) -> web.Application:
     sessionmaker = make_sessionmaker(engine)
     bus = EventBus()
     stream_service = StreamService(sessionmaker, bus)
+    settings = SettingsService(sessionmaker, config, bus)
+    recording_service = RecordingService(sessionmaker, config.storage.recordings)
     app[keys.CONFIG] = config
     app[keys.ENGINE] = engine
     app[keys.SESSIONS] = sessionmaker
     app[keys.BUS] = bus
     app[keys.AUTH] = AuthService(sessionmaker, config.auth)
-    app[keys.SETTINGS] = SettingsService(sessionmaker, config, bus)
+    app[keys.SETTINGS] = settings
+    app[keys.RECORDINGS] = recording_service
+    app[keys.JOBS] = JobRunner()
+    app[keys.RETENTION] = RetentionWorker(
+        sessionmaker, settings, recording_service, config.storage.path
+    )
     app[keys.STREAMS] = stream_service
     app[keys.SYSTEM] = SystemService(config, sessionmaker, engine)
-    app[keys.PIPELINES] = PipelineManager(config, sessionmaker, bus, stream_service)
+    app[keys.PIPELINES] = PipelineManager(
+        config, sessionmaker, bus, stream_service, recording_service
+    )
     app[keys.STOP_EVENT] = asyncio.Event()
 
     table = RouteTable()
-    for module in (auth_routes, users, streams, system, openapi):
+    for module in (auth_routes, users, streams, recordings, timeline, system, openapi):
         module.add_routes(table)
     app[keys.ROUTES] = table
     table.register(app)
@@ -74,9 +87,18 @@ def _add_web_ui(app: web.Application, table: RouteTable) -> None:
         route = app.router.add_get(path, handler)
         for sibling in route.resource or ():
             table.mark_public(sibling, summary)
-    static = app.router.add_static("/static", WEB_ROOT / "static")
-    for route in static:
-        table.mark_public(route, "Web UI assets")
+    route = app.router.add_get(r"/static/{filename:.+}", _static)
+    for sibling in route.resource or ():
+        table.mark_public(sibling, "Web UI assets")
+
+
+async def _static(request: web.Request) -> web.FileResponse:
+    """A file under web/static; anything else (or outside it) is a JSON 404."""
+    root = (WEB_ROOT / "static").resolve()
+    target = (root / request.match_info["filename"]).resolve()
+    if root not in target.parents or not target.is_file():
+        raise NotFound("not found")
+    return web.FileResponse(target)
 
 
 async def _logging_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -97,18 +119,22 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[keys.CONFIG]
     await app[keys.SETTINGS].load()
-    password = None
-    if config.first_run_admin:
-        password = await app[keys.AUTH].ensure_first_admin()
-    if password is not None:
-        _LOGGER.warning("First run: created the 'admin' account (password printed once)")
-        print(_first_run_banner(password), flush=True)
+    auth = app[keys.AUTH]
+    # First run: an empty database (no accounts yet) gets the configured streams.
+    if not await auth.list_users():
         for values in DEFAULT_STREAMS if config.streams is None else config.streams:
             await app[keys.STREAMS].add_values(values)
+        if config.first_run_admin:
+            password = await auth.ensure_first_admin()
+            _LOGGER.warning("First run: created the 'admin' account (password printed once)")
+            print(_first_run_banner(password or ""), flush=True)
     pipelines = app[keys.PIPELINES]
     await pipelines.start()
+    app[keys.RETENTION].start()
     _LOGGER.info("nvr-hub ready on port %d", config.server.port)
     yield
+    await app[keys.RETENTION].stop()
+    await app[keys.JOBS].close()
     await pipelines.stop()
     await app[keys.BUS].close()
 

@@ -11,7 +11,10 @@ from nvr_hub.api.routing import RouteTable
 from nvr_hub.bus import EventBus
 from nvr_hub.config import Config
 from nvr_hub.services.auth import AuthService
+from nvr_hub.services.jobs import JobRunner
 from nvr_hub.services.pipelines import PipelineManager
+from nvr_hub.services.recordings import RecordingService
+from nvr_hub.services.retention import RetentionWorker
 from nvr_hub.services.settings import SettingsService
 from nvr_hub.services.streams import StreamService
 from nvr_hub.services.system import SystemService
@@ -28,3 +31,6 @@ SYSTEM = web.AppKey("system", SystemService)
 ROUTES = web.AppKey("routes", RouteTable)
 PIPELINES = web.AppKey("pipelines", PipelineManager)
 STOP_EVENT = web.AppKey("stop_event", asyncio.Event)
+RECORDINGS = web.AppKey("recordings", RecordingService)
+JOBS = web.AppKey("jobs", JobRunner)
+RETENTION = web.AppKey("retention", RetentionWorker)

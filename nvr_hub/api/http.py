@@ -14,7 +14,7 @@ from aiohttp import web
 from nvr_hub import keys
 from nvr_hub.api.access import Access, check
 from nvr_hub.api.routing import Handler
-from nvr_hub.errors import BadRequest, NvrHubError, RateLimited, Unauthorized
+from nvr_hub.errors import BadRequest, NotFound, NvrHubError, RateLimited, Unauthorized
 from nvr_hub.services.auth import Principal
 
 _LOGGER = logging.getLogger(__name__)
@@ -50,13 +50,58 @@ async def read_json(request: web.Request, *, optional: bool = False) -> Any:
             return {}
         raise BadRequest("a JSON body is required")
     try:
-        return json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as err:
         raise BadRequest("the body is not valid UTF-8") from err
     except json.JSONDecodeError as err:
         raise BadRequest(
             f"malformed JSON body: {err.msg} at line {err.lineno} column {err.colno}"
         ) from err
+    except RecursionError as err:
+        raise BadRequest("malformed JSON body: nested too deeply") from err
+    except ValueError as err:  # an integer beyond Python's digit limit
+        raise BadRequest("malformed JSON body: a number has too many digits") from err
+    bad = _unencodable_field(data)
+    if bad is not None:
+        # A lone surrogate escape ("\ud800") parses, but no database can store it.
+        raise BadRequest(f"invalid field '{bad}': not valid Unicode text")
+    return data
+
+
+def _unencodable_field(data: Any) -> str | None:
+    """The path of the first string (or key) that is not encodable as UTF-8, if any."""
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not _encodable(key):
+                    return path or "body"
+                stack.append((f"{path}.{key}" if path else key, item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", item) for i, item in enumerate(value))
+        elif isinstance(value, str) and not _encodable(value):
+            return path or "body"
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integer columns on PostgreSQL
+
+
+def path_id(request: web.Request, name: str = "id") -> int:
+    """A numeric path id; one past any column's range cannot exist (404, not 500)."""
+    value = int(request.match_info[name])
+    if value > MAX_ID:
+        raise NotFound("not found")
+    return value
 
 
 def principal(request: web.Request) -> Principal:
@@ -147,6 +192,15 @@ async def _authenticate(request: web.Request) -> Principal | None:
     return None
 
 
+def _check_nul(request: web.Request) -> None:
+    """No path or query parameter holds NUL: PostgreSQL refuses even to compare with one."""
+    sources = (("path parameter", request.match_info), ("query parameter", request.query))
+    for where, values in sources:
+        for name, value in values.items():
+            if "\x00" in value:
+                raise BadRequest(f"invalid {where} '{name}': must not contain NUL characters")
+
+
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Deny by default: every route needs credentials unless it is declared public."""
@@ -157,6 +211,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     spec = table.by_route.get(match_info.route)
     access = spec.access if spec is not None else Access.ADMIN
     if access is Access.PUBLIC:
+        _check_nul(request)
         return await handler(request)
     found = await _authenticate(request)
     if found is None:
@@ -165,4 +220,5 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         raise web.HTTPForbidden(text="cross-site request refused")
     check(access, found, match_info.get("id"))
     request[PRINCIPAL] = found
+    _check_nul(request)
     return await handler(request)

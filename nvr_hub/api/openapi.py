@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
 import voluptuous as vol
 from aiohttp import web
+from aiohttp.web_urldispatcher import StaticResource
 
 from nvr_hub import __version__, keys
 from nvr_hub.api.access import Access
 from nvr_hub.api.http import json_response
-from nvr_hub.api.routing import RouteTable
+from nvr_hub.api.routing import RouteSpec, RouteTable
 
 _PARAM_RE = re.compile(r"\{(\w+)(?::[^}]*)?\}")
 _ERROR = {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}
@@ -59,7 +61,7 @@ def to_json_schema(schema: Any) -> dict[str, Any]:
 def build(table: RouteTable) -> dict[str, Any]:
     """The OpenAPI 3.1 document for every declared route."""
     paths: dict[str, dict[str, Any]] = {}
-    for spec in table.specs:
+    for spec in _all_specs(table):
         path = _PARAM_RE.sub(r"{\1}", spec.path)
         op: dict[str, Any] = {
             "summary": spec.summary,
@@ -109,6 +111,21 @@ def build(table: RouteTable) -> dict[str, Any]:
         },
         "security": [{"session": []}, {"apiKey": []}, {"bearer": []}, {"basic": []}],
     }
+
+
+def _all_specs(table: RouteTable) -> list[RouteSpec]:
+    """The declared routes plus those added straight to the router (the web UI pages)."""
+    specs = list(table.specs)
+    seen = {(spec.method, spec.path) for spec in specs}
+    for route, spec in table.by_route.items():
+        if route.method == "HEAD" or (spec.method, spec.path) in seen:
+            continue
+        seen.add((spec.method, spec.path))
+        path = spec.path
+        if isinstance(route.resource, StaticResource):
+            path = path.rstrip("/") + "/{filename}"
+        specs.append(dataclasses.replace(spec, path=path, tags=("web",)))
+    return specs
 
 
 def _error_content() -> dict[str, Any]:

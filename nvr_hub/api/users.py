@@ -9,7 +9,7 @@ from aiohttp import web
 
 from nvr_hub import keys
 from nvr_hub.api.access import Access
-from nvr_hub.api.http import SESSION_COOKIE, json_response, principal, read_json
+from nvr_hub.api.http import SESSION_COOKIE, json_response, path_id, principal, read_json
 from nvr_hub.api.routing import RouteTable
 from nvr_hub.errors import BadRequest, Conflict
 from nvr_hub.services.auth import ROLE_NUMBERS, ROLES, user_json
@@ -62,7 +62,7 @@ TOTP_VERIFY_SCHEMA = vol.Schema(
 
 
 def _user_id(request: web.Request) -> int:
-    return int(request.match_info["id"])
+    return path_id(request)
 
 
 async def list_users(request: web.Request) -> web.Response:
