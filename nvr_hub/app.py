@@ -16,6 +16,7 @@ from nvr_hub.api.routing import RouteTable
 from nvr_hub.bus import EventBus
 from nvr_hub.config import DEFAULT_STREAMS, Config
 from nvr_hub.errors import NotFound
+from nvr_hub.integration import HubServices, Integration, load_integrations
 from nvr_hub.logs import remove_logging, setup_logging
 from nvr_hub.services.auth import AuthService
 from nvr_hub.services.jobs import JobRunner
@@ -23,6 +24,7 @@ from nvr_hub.services.pipelines import PipelineManager
 from nvr_hub.services.recordings import RecordingService
 from nvr_hub.services.retention import RetentionWorker
 from nvr_hub.services.settings import SettingsService
+from nvr_hub.services.snapshots import SnapshotService
 from nvr_hub.services.streams import StreamService
 from nvr_hub.services.system import SystemService
 from nvr_hub.storage import migrate
@@ -57,14 +59,31 @@ def create_app(config: Config, *, setup_logs: bool = True) -> web.Application:
     )
     app[keys.STREAMS] = stream_service
     app[keys.SYSTEM] = SystemService(config, sessionmaker, engine)
+    snapshots = SnapshotService()
+    app[keys.SNAPSHOTS] = snapshots
     app[keys.PIPELINES] = PipelineManager(
-        config, sessionmaker, bus, stream_service, recording_service
+        config, sessionmaker, bus, stream_service, recording_service, snapshots
     )
+    app[keys.HUB] = HubServices(
+        config=config,
+        bus=bus,
+        sessionmaker=sessionmaker,
+        settings=settings,
+        streams=stream_service,
+        recordings=recording_service,
+        pipelines=app[keys.PIPELINES],
+        snapshots=snapshots,
+        system=app[keys.SYSTEM],
+        auth=app[keys.AUTH],
+    )
+    app[keys.INTEGRATIONS] = load_integrations(config.integrations)
     app[keys.STOP_EVENT] = asyncio.Event()
 
     table = RouteTable()
     for module in (auth_routes, users, streams, recordings, timeline, system, openapi):
         module.add_routes(table)
+    for integration in app[keys.INTEGRATIONS]:
+        integration.add_routes(table)
     app[keys.ROUTES] = table
     table.register(app)
     _add_web_ui(app, table)
@@ -131,8 +150,19 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     pipelines = app[keys.PIPELINES]
     await pipelines.start()
     app[keys.RETENTION].start()
-    _LOGGER.info("nvr-hub ready on port %d", config.server.port)
-    yield
+    started: list[Integration] = []
+    try:
+        for integration in app[keys.INTEGRATIONS]:
+            await integration.start(app[keys.HUB])
+            started.append(integration)
+        _LOGGER.info("nvr-hub ready on port %d", config.server.port)
+        yield
+    finally:
+        for integration in reversed(started):
+            try:
+                await integration.stop()
+            except Exception:
+                _LOGGER.exception("Integration %s failed to stop cleanly", integration.name)
     await app[keys.RETENTION].stop()
     await app[keys.JOBS].close()
     await pipelines.stop()

@@ -16,6 +16,7 @@ from nvr_hub.stream_fields import ADD_SCHEMA, with_defaults
 from nvr_hub.validation import describe, int_range, strict_bool, text
 
 ENV_PREFIX = "NVR_HUB_"
+DEFAULT_INTEGRATIONS: tuple[str, ...] = ()
 ENV_CONFIG = "NVR_HUB_CONFIG"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -64,6 +65,11 @@ CONFIG_SCHEMA = vol.Schema(
         },
         vol.Optional("streams"): vol.All(list, [ADD_SCHEMA]),
         vol.Optional("first_run_admin", default=True): strict_bool,
+        # Integrations to load: each names a package under `integrations/`.
+        vol.Optional("integrations", default=list(DEFAULT_INTEGRATIONS)): vol.All(
+            [vol.Match(r"^[a-z][a-z0-9_]{0,31}$", msg="must be an integration name")],
+            vol.Length(max=16),
+        ),
     },
     extra=vol.PREVENT_EXTRA,
 )
@@ -125,6 +131,7 @@ class Config:
     # Streams seeded into an empty database on first start (None: one demo stream).
     streams: tuple[Mapping[str, Any], ...] | None = None
     first_run_admin: bool = True
+    integrations: tuple[str, ...] = DEFAULT_INTEGRATIONS
     source: Path | None = field(default=None, compare=False)
 
 
@@ -192,6 +199,7 @@ def parse_config(raw: Mapping[str, Any], source: Path | None = None) -> Config:
         ),
         streams=None if streams is None else tuple(with_defaults(s) for s in streams),
         first_run_admin=data["first_run_admin"],
+        integrations=tuple(dict.fromkeys(data["integrations"])),
         source=source,
     )
 

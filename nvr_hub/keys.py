@@ -10,12 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from nvr_hub.api.routing import RouteTable
 from nvr_hub.bus import EventBus
 from nvr_hub.config import Config
+from nvr_hub.integration import HubServices, Integration
 from nvr_hub.services.auth import AuthService
 from nvr_hub.services.jobs import JobRunner
 from nvr_hub.services.pipelines import PipelineManager
 from nvr_hub.services.recordings import RecordingService
 from nvr_hub.services.retention import RetentionWorker
 from nvr_hub.services.settings import SettingsService
+from nvr_hub.services.snapshots import SnapshotService
 from nvr_hub.services.streams import StreamService
 from nvr_hub.services.system import SystemService
 from nvr_hub.storage.db import SessionMaker
@@ -34,3 +36,6 @@ STOP_EVENT = web.AppKey("stop_event", asyncio.Event)
 RECORDINGS = web.AppKey("recordings", RecordingService)
 JOBS = web.AppKey("jobs", JobRunner)
 RETENTION = web.AppKey("retention", RetentionWorker)
+SNAPSHOTS = web.AppKey("snapshots", SnapshotService)
+HUB = web.AppKey("hub", HubServices)
+INTEGRATIONS = web.AppKey("integrations", list[Integration])

@@ -97,6 +97,21 @@ async def refresh_stream(request: web.Request) -> web.Response:
     return json_response({"success": True})
 
 
+async def snapshot(request: web.Request) -> web.Response:
+    """The latest frame as JPEG (decoded from the newest keyframe); `?h=` scales it."""
+    stream = await request.app[keys.STREAMS].get(_name(request))
+    raw = request.query.get("h")
+    height = None
+    if raw is not None:
+        if not raw.isdigit() or not 16 <= int(raw) <= 4320:
+            raise BadRequest("invalid field 'h': must be a height between 16 and 4320")
+        height = int(raw)
+    data = await request.app[keys.SNAPSHOTS].jpeg(stream.name, height)
+    return web.Response(
+        body=data, content_type="image/jpeg", headers={"Cache-Control": "private, max-age=1"}
+    )
+
+
 def _retention_json(stream: Stream) -> dict[str, int]:
     return {
         "retention_days": stream.retention_days,
@@ -152,6 +167,7 @@ def add_routes(table: RouteTable) -> None:
     table.add("GET", one + "/full", get_stream_full, Access.VIEW, "Get a stream with everything")
     table.add("PUT", one, update_stream, Access.OPERATE, "Update a stream", UPDATE_SCHEMA)
     table.add("DELETE", one, delete_stream, Access.OPERATE, "Delete a stream")
+    table.add("GET", one + "/snapshot.jpg", snapshot, Access.VIEW, "Latest frame as JPEG")
     table.add("POST", one + "/refresh", refresh_stream, Access.OPERATE, "Reconnect a stream")
     table.add("GET", one + "/retention", get_retention, Access.VIEW, "Get stream retention")
     table.add(

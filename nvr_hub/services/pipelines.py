@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,15 +24,19 @@ from nvr_hub.bus import (
 )
 from nvr_hub.config import Config
 from nvr_hub.errors import BadRequest
-from nvr_hub.media import SegmentInfo, SegmentRecorder, StreamInfo, StreamSource
+from nvr_hub.media import PacketConsumer, SegmentInfo, SegmentRecorder, StreamInfo, StreamSource
 from nvr_hub.media.demo import is_demo_url, parse_demo_url
 from nvr_hub.services.recordings import RecordingService
+from nvr_hub.services.snapshots import SnapshotService
 from nvr_hub.services.streams import StreamService
 from nvr_hub.services.sync import repair_open_rows, sync_files
 from nvr_hub.storage.db import SessionMaker
 from nvr_hub.storage.models import Recording, Stream, utcnow
 
 _LOGGER = logging.getLogger(__name__)
+
+# Builds an extra consumer for a stream's pipeline (motion detection, say); None = not needed.
+ConsumerFactory = Callable[[Stream], PacketConsumer | None]
 
 
 @dataclass(frozen=True)
@@ -92,12 +97,15 @@ class PipelineManager:
         bus: EventBus,
         streams: StreamService,
         recordings: RecordingService,
+        snapshots: SnapshotService,
     ) -> None:
         self._config = config
         self._sm = sessionmaker
         self._bus = bus
         self._streams = streams
         self._recordings = recordings
+        self._snapshots = snapshots
+        self._factories: list[ConsumerFactory] = []
         self._pipelines: dict[str, _Pipeline] = {}
         self._status: dict[str, str] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -107,6 +115,17 @@ class PipelineManager:
         self._unsubs: list[Any] = []
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- hooks for live view, motion and integrations -------------------------------------
+
+    def add_consumer_factory(self, factory: ConsumerFactory) -> None:
+        """Attach a consumer to every pipeline started from now on (call before `start`)."""
+        self._factories.append(factory)
+
+    def source(self, name: str) -> StreamSource | None:
+        """The running source of a stream, to add or remove consumers on demand."""
+        pipe = self._pipelines.get(name)
+        return pipe.source if pipe else None
 
     # -- queries -------------------------------------------------------------------------
 
@@ -229,6 +248,11 @@ class PipelineManager:
             )
             source.add_consumer(recorder)
         source.add_consumer(_InfoObserver(self, name))
+        source.add_consumer(self._snapshots.keeper_for(name))
+        for factory in self._factories:
+            consumer = factory(stream)
+            if consumer is not None:
+                source.add_consumer(consumer)
         self._pipelines[name] = _Pipeline(spec, source, recorder)
         self._status[name] = "connecting"
         source.start()
@@ -241,6 +265,7 @@ class PipelineManager:
             return
         # Joining the thread blocks; the recorder finishes its segment on the way out.
         await asyncio.to_thread(pipe.source.stop)
+        self._snapshots.forget(name)
         _LOGGER.info("Stopped stream %s", name)
 
     async def _on_change(self, event: StreamsChanged) -> None:

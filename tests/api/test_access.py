@@ -88,6 +88,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | None] = {
     ("POST", "/api/system/shutdown"): ADMIN,
     ("GET", "/api/settings"): ALL,
     ("POST", "/api/settings"): ADMIN,
+    ("GET", STREAM + "/snapshot.jpg"): ALL,
     ("GET", "/api/health"): PUBLIC,
     ("GET", "/api/health/hls"): PUBLIC,
     ("GET", "/api/ice-servers"): ALL,
