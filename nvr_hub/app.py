@@ -138,15 +138,14 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[keys.CONFIG]
     await app[keys.SETTINGS].load()
-    auth = app[keys.AUTH]
-    # First run: an empty database (no accounts yet) gets the configured streams.
-    if not await auth.list_users():
+    # First start of a database: seed the configured streams (default: one demo camera).
+    if await app[keys.SETTINGS].claim_first_run():
         for values in DEFAULT_STREAMS if config.streams is None else config.streams:
             await app[keys.STREAMS].add_values(values)
-        if config.first_run_admin:
-            password = await auth.ensure_first_admin()
-            _LOGGER.warning("First run: created the 'admin' account (password printed once)")
-            print(_first_run_banner(password or ""), flush=True)
+    password = await app[keys.AUTH].ensure_first_admin() if config.first_run_admin else None
+    if password is not None:
+        _LOGGER.warning("First run: created the 'admin' account (password printed once)")
+        print(_first_run_banner(password), flush=True)
     pipelines = app[keys.PIPELINES]
     await pipelines.start()
     app[keys.RETENTION].start()

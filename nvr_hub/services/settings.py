@@ -89,6 +89,9 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("mqtt_topic_prefix", text(128, min_len=1), lambda c: "nvr_hub"),
 )
 SPEC_BY_KEY = {spec.key: spec for spec in SPECS}
+# Stored next to settings but never shown or settable: the hub's own bookkeeping.
+_INTERNAL = "hub."
+_SEEDED = "hub.streams_seeded"
 UPDATE_SCHEMA = vol.Schema(
     {vol.Optional(spec.key): spec.validator for spec in SPECS}, extra=vol.PREVENT_EXTRA
 )
@@ -109,6 +112,8 @@ class SettingsService:
         async with self._sm() as s:
             rows = (await s.scalars(select(Setting))).all()
         for row in rows:
+            if row.key.startswith(_INTERNAL):
+                continue
             spec = SPEC_BY_KEY.get(row.key)
             if spec is None:
                 _LOGGER.warning("Ignoring unknown stored setting %s", row.key)
@@ -118,6 +123,14 @@ class SettingsService:
             except vol.Invalid:
                 _LOGGER.warning("Ignoring invalid stored value of setting %s", row.key)
         logging.getLogger().setLevel(self._values["log_level"])
+
+    async def claim_first_run(self) -> bool:
+        """True exactly once per database: the first start, which seeds streams."""
+        async with self._sm() as s, s.begin():
+            if await s.get(Setting, _SEEDED) is not None:
+                return False
+            s.add(Setting(key=_SEEDED, value=True))
+        return True
 
     def get(self, key: str) -> Any:
         """The effective value of one setting."""
