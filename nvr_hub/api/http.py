@@ -50,7 +50,9 @@ async def read_json(request: web.Request, *, optional: bool = False) -> Any:
             return {}
         raise BadRequest("a JSON body is required")
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
+    except _DuplicateKey as err:
+        raise BadRequest(f"malformed JSON body: the key '{err}' appears twice") from err
     except UnicodeDecodeError as err:
         raise BadRequest("the body is not valid UTF-8") from err
     except json.JSONDecodeError as err:
@@ -66,6 +68,19 @@ async def read_json(request: web.Request, *, optional: bool = False) -> Any:
         # A lone surrogate escape ("\ud800") parses, but no database can store it.
         raise BadRequest(f"invalid field '{bad}': not valid Unicode text")
     return data
+
+
+class _DuplicateKey(ValueError):
+    """A JSON object names one key twice (which one wins is not the client's choice)."""
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key[:64])
+        out[key] = value
+    return out
 
 
 def _unencodable_field(data: Any) -> str | None:

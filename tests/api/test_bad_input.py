@@ -314,3 +314,13 @@ async def test_out_of_range_ids_are_404(hub: Hub, bob: int, base: str) -> None:
 
 async def test_missing_static_file_is_404_json(hub: Hub) -> None:
     await error_of(await hub.client.get("/static/nope.css"), 404)
+
+
+async def test_duplicate_keys_are_refused(hub: Hub) -> None:
+    await hub.login()
+    raw = b'{"name": "y", "url": "rtsp://192.0.2.1/s", "name": "z", "enabled": false}'
+    resp = await hub.client.post(
+        "/api/streams", data=raw, headers={"Content-Type": "application/json"}
+    )
+    assert "'name' appears twice" in await error_of(resp, 400)
+    assert await hub.app[keys.STREAMS].all() == []
