@@ -9,7 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import voluptuous as vol
 
-from nvr_hub.validation import float_range, int_range, strict_bool, text
+from nvr_hub.validation import described, float_range, int_range, strict_bool, text
 
 MASK = "********"
 URL_SCHEMES = ("rtsp", "rtsps", "http", "https", "rtmp", "demo")
@@ -41,6 +41,12 @@ def stream_url(value: Any) -> str:
     return url
 
 
+stream_name = described(
+    stream_name, {"type": "string", "minLength": 1, "maxLength": 64, "pattern": _NAME_RE.pattern}
+)
+stream_url = described(stream_url, {"type": "string", "format": "uri", "maxLength": 2048})
+
+
 def optional_url(value: Any) -> str:
     """Empty, or an http(s) URL."""
     url = text(2048)(value)
@@ -49,13 +55,17 @@ def optional_url(value: Any) -> str:
     return url
 
 
+optional_url = described(optional_url, {"type": "string", "maxLength": 2048})
+_read_only = described(lambda value: value, {"readOnly": True, "description": "ignored"})
+
+
 def _enum(*choices: str) -> Callable[[Any], str]:
     def check(value: Any) -> str:
         if value not in choices:
             raise vol.Invalid(f"must be one of {', '.join(choices)}")
         return str(value)
 
-    return check
+    return described(check, {"type": "string", "enum": list(choices)})
 
 
 # name -> (validator, default). Order is the order of the documented stream object.
@@ -92,7 +102,10 @@ STREAM_FIELDS: dict[str, tuple[Callable[[Any], Any], Any]] = {
     "detection_retention_days": (int_range(0, 3650), 0),
     "max_storage_mb": (int_range(0, 100_000_000), 0),
     "detection_enabled": (strict_bool, False),
-    "sub_stream_url": (lambda v: "" if v == "" else stream_url(v), ""),
+    "sub_stream_url": (
+        described(lambda v: "" if v == "" else stream_url(v), {"type": "string"}),
+        "",
+    ),
 }
 # Keys a client may send back from a GET; accepted and ignored.
 READ_ONLY_FIELDS = ("id", "status")
@@ -101,12 +114,12 @@ _ADD: dict[vol.Marker, Any] = {
     (vol.Required(k) if k in ("name", "url") else vol.Optional(k)): validator
     for k, (validator, _) in STREAM_FIELDS.items()
 }
-_ADD.update({vol.Optional(k): object for k in READ_ONLY_FIELDS})
+_ADD.update({vol.Optional(k): _read_only for k in READ_ONLY_FIELDS})
 ADD_SCHEMA = vol.Schema(_ADD, extra=vol.PREVENT_EXTRA)
 UPDATE_SCHEMA = vol.Schema(
     {
         **{vol.Optional(k): validator for k, (validator, _) in STREAM_FIELDS.items()},
-        **{vol.Optional(k): object for k in READ_ONLY_FIELDS},
+        **{vol.Optional(k): _read_only for k in READ_ONLY_FIELDS},
     },
     extra=vol.PREVENT_EXTRA,
 )

@@ -13,7 +13,7 @@ from nvr_hub.api.http import SESSION_COOKIE, json_response, path_id, principal, 
 from nvr_hub.api.routing import RouteTable
 from nvr_hub.errors import BadRequest, Conflict
 from nvr_hub.services.auth import ROLE_NUMBERS, ROLES, user_json
-from nvr_hub.validation import strict_bool, text, validate
+from nvr_hub.validation import described, strict_bool, text, validate
 
 _USERNAME = vol.All(
     text(64, min_len=1),
@@ -30,6 +30,8 @@ def _role(value: Any) -> str:
         return str(value)
     raise vol.Invalid(f"must be one of {', '.join(ROLES)} (or 0-3)")
 
+
+_role = described(_role, {"anyOf": [{"enum": list(ROLES)}, {"enum": list(ROLE_NUMBERS)}]})
 
 CREATE_SCHEMA = vol.Schema(
     {

@@ -16,7 +16,7 @@ from nvr_hub.errors import BadRequest
 from nvr_hub.storage.db import SessionMaker
 from nvr_hub.storage.models import Setting
 from nvr_hub.stream_fields import MASK, optional_url
-from nvr_hub.validation import int_range, strict_bool, text, validate
+from nvr_hub.validation import described, int_range, strict_bool, text, validate
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -57,6 +57,25 @@ def _ice_servers(value: Any) -> list[dict[str, Any]]:
         raise vol.Invalid("at most 16 ICE servers")
     return result
 
+
+_log_level = described(_log_level, {"type": "string", "enum": list(LOG_LEVELS)})
+_ice_servers = described(
+    _ice_servers,
+    {
+        "type": "array",
+        "maxItems": 16,
+        "items": {
+            "type": "object",
+            "properties": {
+                "urls": {"type": "array", "items": {"type": "string"}},
+                "username": {"type": "string"},
+                "credential": {"type": "string"},
+            },
+            "required": ["urls"],
+            "additionalProperties": False,
+        },
+    },
+)
 
 SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("log_level", _log_level, lambda c: c.logging.level),
