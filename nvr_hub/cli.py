@@ -161,6 +161,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _safe_url(config: Config) -> str:
-    from nvr_hub.logs import redact
+    from nvr_hub.media.logs import redact_url
 
-    return redact(config.database_url)
+    return redact_url(config.database_url)

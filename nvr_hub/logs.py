@@ -11,17 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from nvr_hub.config import LoggingConfig
+from nvr_hub.media.logs import quiet_libav_logging, redact_text
 
 _LOGGER = logging.getLogger(__name__)
-_CRED_RE = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):[^@/\s]*@")
 _LINE_RE = re.compile(r"^(?P<time>\S+) (?P<level>[A-Z]+) (?P<logger>\S+): (?P<message>.*)$")
 LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-
-
-def redact(text: str) -> str:
-    """Hide the password of every URL in `text` (`rtsp://user:***@host`)."""
-    return _CRED_RE.sub(r"\g<scheme>\g<user>:***@", text)
 
 
 class RedactingFilter(logging.Filter):
@@ -29,7 +24,7 @@ class RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        cleaned = redact(message)
+        cleaned = redact_text(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True
@@ -57,6 +52,7 @@ def setup_logging(cfg: LoggingConfig) -> logging.Handler:
         handler.addFilter(redactor)
         root.addHandler(handler)
     # libav is chatty about every RTP hiccup; our own code logs what matters.
+    quiet_libav_logging()
     logging.getLogger("libav").setLevel(logging.ERROR)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     return file_handler

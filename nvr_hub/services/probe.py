@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import av
 
 from nvr_hub.errors import BadRequest, Unavailable
-from nvr_hub.logs import redact
+from nvr_hub.media.logs import redact_url
 
 PROBE_TIMEOUT = 10.0
 
@@ -41,11 +41,11 @@ def _probe_blocking(url: str, protocol: int, timeout: float) -> dict[str, Any]:
     try:
         container = av.open(url, options=options, timeout=timeout)
     except av.error.FFmpegError as err:
-        raise Unavailable(f"cannot open {redact(url)}: {err.strerror or err}") from err
+        raise Unavailable(f"cannot open {redact_url(url)}: {err.strerror or err}") from err
     try:
         video = next(iter(container.streams.video), None)
         if video is None:
-            raise Unavailable(f"{redact(url)} carries no video")
+            raise Unavailable(f"{redact_url(url)} carries no video")
         audio = next(iter(container.streams.audio), None)
         rate = video.average_rate or video.guessed_rate or Fraction(0)
         return {
@@ -68,4 +68,4 @@ async def probe_url(url: str, protocol: int = 0, deadline: float = PROBE_TIMEOUT
             asyncio.to_thread(_probe_blocking, url, protocol, deadline), deadline + 1
         )
     except TimeoutError as err:
-        raise Unavailable(f"no answer from {redact(url)} within {deadline:.0f} s") from err
+        raise Unavailable(f"no answer from {redact_url(url)} within {deadline:.0f} s") from err
