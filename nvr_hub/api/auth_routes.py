@@ -34,6 +34,14 @@ def _is_tls(request: web.Request) -> bool:
     return request.secure or request.headers.get("X-Forwarded-Proto", "").lower() == "https"
 
 
+def cookie_path(request: web.Request) -> str:
+    """`/`, or the Home Assistant ingress prefix so the cookie stays within this add-on."""
+    prefix = request.headers.get("X-Ingress-Path", "")
+    if prefix.startswith("/") and all(c.isalnum() or c in "/_-." for c in prefix):
+        return prefix.rstrip("/") + "/"
+    return "/"
+
+
 def _session_response(request: web.Request, result: LoginResult) -> web.Response:
     response = json_response({"success": True, "user": user_json(result.user)})
     cfg = request.app[keys.CONFIG].auth
@@ -43,7 +51,7 @@ def _session_response(request: web.Request, result: LoginResult) -> web.Response
         httponly=True,
         samesite="Lax",
         secure=_is_tls(request),
-        path="/",
+        path=cookie_path(request),
         max_age=cfg.session_absolute_hours * 3600,
     )
     return response
@@ -83,15 +91,16 @@ async def logout(request: web.Request) -> web.Response:
     """End the current session and clear the cookie."""
     await _end_session(request)
     response = json_response({"success": True})
-    response.del_cookie(SESSION_COOKIE, path="/")
+    response.del_cookie(SESSION_COOKIE, path=cookie_path(request))
     return response
 
 
 async def logout_redirect(request: web.Request) -> web.Response:
     """`GET /logout`: end the session and go back to the login page."""
     await _end_session(request)
-    response = web.Response(status=302, headers={"Location": "/login.html"})
-    response.del_cookie(SESSION_COOKIE, path="/")
+    # Relative, so it stays under a path prefix (Home Assistant ingress).
+    response = web.Response(status=302, headers={"Location": "login.html"})
+    response.del_cookie(SESSION_COOKIE, path=cookie_path(request))
     return response
 
 

@@ -40,6 +40,15 @@ async def test_cookie_is_secure_behind_tls_proxy(hub: Hub) -> None:
     assert "Secure" in resp.headers["Set-Cookie"]
 
 
+async def test_cookie_is_scoped_to_the_ingress_path(hub: Hub) -> None:
+    resp = await hub.client.post(
+        "/api/auth/login",
+        json={"username": "admin", "password": ADMIN_PASSWORD},
+        headers={"X-Ingress-Path": "/api/hassio_ingress/abc123"},
+    )
+    assert "Path=/api/hassio_ingress/abc123/" in resp.headers["Set-Cookie"]
+
+
 async def test_wrong_password_is_401_and_no_cookie(hub: Hub) -> None:
     resp = await hub.client.post("/api/auth/login", json={"username": "admin", "password": "nope"})
     assert resp.status == 401
@@ -60,7 +69,7 @@ async def test_logout_ends_the_session_both_ways(hub: Hub) -> None:
 
     await hub.login()
     resp = await hub.client.get("/logout", allow_redirects=False)
-    assert resp.status == 302 and resp.headers["Location"] == "/login.html"
+    assert resp.status == 302 and resp.headers["Location"] == "login.html"
     assert (await hub.client.get("/api/auth/verify")).status == 401
 
 
