@@ -10,16 +10,29 @@ from pathlib import Path
 from aiohttp import web
 
 from nvr_hub import keys
-from nvr_hub.api import auth_routes, openapi, recordings, streams, system, timeline, users
+from nvr_hub.api import (
+    auth_routes,
+    detection,
+    live,
+    motion,
+    openapi,
+    recordings,
+    streams,
+    system,
+    timeline,
+    users,
+)
 from nvr_hub.api.http import auth_middleware, error_middleware
 from nvr_hub.api.routing import RouteTable
 from nvr_hub.bus import EventBus
 from nvr_hub.config import DEFAULT_STREAMS, Config
 from nvr_hub.errors import NotFound
 from nvr_hub.integration import HubServices, Integration, load_integrations
+from nvr_hub.live import LiveService
 from nvr_hub.logs import remove_logging, setup_logging
 from nvr_hub.services.auth import AuthService
 from nvr_hub.services.jobs import JobRunner
+from nvr_hub.services.motion import MotionService
 from nvr_hub.services.pipelines import PipelineManager
 from nvr_hub.services.recordings import RecordingService
 from nvr_hub.services.retention import RetentionWorker
@@ -58,11 +71,22 @@ def create_app(config: Config, *, setup_logs: bool = True) -> web.Application:
         sessionmaker, settings, recording_service, config.storage.path
     )
     app[keys.STREAMS] = stream_service
+    app[keys.STOP_EVENT] = asyncio.Event()
     app[keys.SYSTEM] = SystemService(config, sessionmaker, engine)
     snapshots = SnapshotService()
     app[keys.SNAPSHOTS] = snapshots
     app[keys.PIPELINES] = PipelineManager(
         config, sessionmaker, bus, stream_service, recording_service, snapshots
+    )
+    app[keys.MOTION] = MotionService(
+        config,
+        sessionmaker,
+        bus,
+        stream_service,
+        settings,
+        app[keys.PIPELINES],
+        recording_service,
+        snapshots,
     )
     app[keys.HUB] = HubServices(
         config=config,
@@ -75,12 +99,24 @@ def create_app(config: Config, *, setup_logs: bool = True) -> web.Application:
         snapshots=snapshots,
         system=app[keys.SYSTEM],
         auth=app[keys.AUTH],
+        stop_event=app[keys.STOP_EVENT],
     )
     app[keys.INTEGRATIONS] = load_integrations(config.integrations)
-    app[keys.STOP_EVENT] = asyncio.Event()
+    app[keys.LIVE] = LiveService(app[keys.PIPELINES], settings)
 
     table = RouteTable()
-    for module in (auth_routes, users, streams, recordings, timeline, system, openapi):
+    for module in (
+        auth_routes,
+        users,
+        streams,
+        recordings,
+        timeline,
+        system,
+        live,
+        detection,
+        motion,
+        openapi,
+    ):
         module.add_routes(table)
     for integration in app[keys.INTEGRATIONS]:
         integration.add_routes(table)
@@ -92,6 +128,7 @@ def create_app(config: Config, *, setup_logs: bool = True) -> web.Application:
         app.cleanup_ctx.append(_logging_ctx)
     app.cleanup_ctx.append(_database_ctx)
     app.cleanup_ctx.append(_services_ctx)
+    app.cleanup_ctx.append(_live_ctx)
     return app
 
 
@@ -118,6 +155,14 @@ async def _static(request: web.Request) -> web.FileResponse:
     if root not in target.parents or not target.is_file():
         raise NotFound("not found")
     return web.FileResponse(target)
+
+
+async def _live_ctx(app: web.Application) -> AsyncIterator[None]:
+    # After the pipelines start; closes every viewer before they stop.
+    live_view = app[keys.LIVE]
+    live_view.start()
+    yield
+    await live_view.stop()
 
 
 async def _logging_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -147,6 +192,8 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         _LOGGER.warning("First run: created the 'admin' account (password printed once)")
         print(_first_run_banner(password), flush=True)
     pipelines = app[keys.PIPELINES]
+    # Motion first: it hands pipelines their detection consumers as they start.
+    await app[keys.MOTION].start()
     await pipelines.start()
     app[keys.RETENTION].start()
     started: list[Integration] = []
@@ -165,6 +212,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     await app[keys.RETENTION].stop()
     await app[keys.JOBS].close()
     await pipelines.stop()
+    await app[keys.MOTION].stop()  # after the pipelines: their last event clips are in
     await app[keys.BUS].close()
 
 

@@ -12,11 +12,12 @@ import voluptuous as vol
 import yaml
 
 from nvr_hub.errors import ConfigError
+from nvr_hub.mqtt_config import MQTT_SECTION, MqttConfig
 from nvr_hub.stream_fields import ADD_SCHEMA, with_defaults
 from nvr_hub.validation import describe, int_range, strict_bool, text
 
 ENV_PREFIX = "NVR_HUB_"
-DEFAULT_INTEGRATIONS: tuple[str, ...] = ()
+DEFAULT_INTEGRATIONS: tuple[str, ...] = ("mqtt",)
 ENV_CONFIG = "NVR_HUB_CONFIG"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -55,6 +56,7 @@ _SECTIONS: dict[str, dict[Any, Any]] = {
         vol.Optional("max_bytes", default=5 * 1024 * 1024): int_range(10_000, 1024**3),
         vol.Optional("backups", default=3): int_range(0, 100),
     },
+    "mqtt": MQTT_SECTION,  # defaults of the mqtt_* runtime settings
 }
 
 CONFIG_SCHEMA = vol.Schema(
@@ -132,6 +134,7 @@ class Config:
     streams: tuple[Mapping[str, Any], ...] | None = None
     first_run_admin: bool = True
     integrations: tuple[str, ...] = DEFAULT_INTEGRATIONS
+    mqtt: MqttConfig = field(default_factory=MqttConfig)
     source: Path | None = field(default=None, compare=False)
 
 
@@ -200,6 +203,7 @@ def parse_config(raw: Mapping[str, Any], source: Path | None = None) -> Config:
         streams=None if streams is None else tuple(with_defaults(s) for s in streams),
         first_run_admin=data["first_run_admin"],
         integrations=tuple(dict.fromkeys(data["integrations"])),
+        mqtt=MqttConfig.of(data["mqtt"]),
         source=source,
     )
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from nvr_hub.bus import EventBus
@@ -36,6 +37,8 @@ class HubServices:
     snapshots: SnapshotService
     system: SystemService
     auth: AuthService
+    # Set to stop the hub (after `system.stop_request` says whether to restart).
+    stop_event: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @runtime_checkable

@@ -11,8 +11,10 @@ from nvr_hub.api.routing import RouteTable
 from nvr_hub.bus import EventBus
 from nvr_hub.config import Config
 from nvr_hub.integration import HubServices, Integration
+from nvr_hub.live import LiveService
 from nvr_hub.services.auth import AuthService
 from nvr_hub.services.jobs import JobRunner
+from nvr_hub.services.motion import MotionService
 from nvr_hub.services.pipelines import PipelineManager
 from nvr_hub.services.recordings import RecordingService
 from nvr_hub.services.retention import RetentionWorker
@@ -37,5 +39,7 @@ RECORDINGS = web.AppKey("recordings", RecordingService)
 JOBS = web.AppKey("jobs", JobRunner)
 RETENTION = web.AppKey("retention", RetentionWorker)
 SNAPSHOTS = web.AppKey("snapshots", SnapshotService)
+MOTION = web.AppKey("motion", MotionService)
+LIVE = web.AppKey("live", LiveService)
 HUB = web.AppKey("hub", HubServices)
 INTEGRATIONS = web.AppKey("integrations", list[Integration])

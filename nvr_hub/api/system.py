@@ -144,7 +144,7 @@ async def health(request: web.Request) -> web.Response:
 
 async def health_hls(request: web.Request) -> web.Response:
     """Which streams have live HLS running and how fresh their newest segment is."""
-    return json_response(request.app[keys.PIPELINES].hls_health())
+    return json_response(request.app[keys.LIVE].hls_health())
 
 
 async def ice_servers(request: web.Request) -> web.Response:

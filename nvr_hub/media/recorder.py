@@ -38,6 +38,10 @@ RETRY_AFTER = 10.0
 # Segment start times follow the stream's own clock so that segments abut exactly;
 # if that drifts this far (seconds) from the wall clock, re-anchor on the wall clock.
 MAX_CLOCK_DRIFT = 10.0
+# The database bounds its range queries by a 24 h recording span: never write longer.
+# A stream that stops sending keyframes gets its segment closed here and the next one
+# opened at its next keyframe.
+MAX_SEGMENT_DURATION = 23 * 3600.0
 
 SegmentCallback = Callable[["SegmentInfo"], None]
 
@@ -162,8 +166,12 @@ class SegmentRecorder:
         record_audio: bool = False,
         on_segment_open: SegmentCallback | None = None,
         on_segment_close: SegmentCallback | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.stream_name = stream_name
+        # Wall time "now" of the packet being written; an event recorder replaying its
+        # pre-buffer passes each packet's arrival time, so clips start when they really did.
+        self._clock = clock or (lambda: datetime.now(UTC))
         self.root = Path(root)
         self.segment_duration = segment_duration
         self.record_audio = record_audio
@@ -176,6 +184,7 @@ class SegmentRecorder:
         self._segment: _Segment | None = None
         self._current: SegmentInfo | None = None
         self._cut_dts = 0  # first DTS at which a keyframe ends the segment
+        self._limit_dts = 0  # DTS at which the segment ends, keyframe or not
         self._anchor: tuple[datetime, int] | None = None  # wall time of a video DTS
         self._retry_dts: int | None = None
 
@@ -209,6 +218,10 @@ class SegmentRecorder:
                 segment = self._segment
                 if packet.is_keyframe and (segment is None or packet.dts >= self._cut_dts):
                     segment = self._cut(packet)
+                elif segment is not None and packet.dts >= self._limit_dts:
+                    _LOGGER.warning("%s: no keyframe for too long; closing", self.stream_name)
+                    self._finish(None)
+                    segment = None
                 if segment is not None:
                     self._write(segment, packet, video=True)
             elif self._with_audio and self._segment is not None:
@@ -230,7 +243,7 @@ class SegmentRecorder:
 
     def _start_time(self, dts: int, time_base: Fraction) -> datetime:
         """Wall time of a video DTS, on a timeline that follows the stream's clock."""
-        now = datetime.now(UTC)
+        now = self._clock()
         if self._anchor is not None:
             wall, anchor_dts = self._anchor
             start = wall + timedelta(seconds=float((dts - anchor_dts) * time_base))
@@ -258,7 +271,9 @@ class SegmentRecorder:
             return None
         self._retry_dts = None
         self._segment = segment
-        self._cut_dts = keyframe.dts + math.ceil(self.segment_duration / keyframe.time_base)
+        duration = min(self.segment_duration, MAX_SEGMENT_DURATION)
+        self._cut_dts = keyframe.dts + math.ceil(duration / keyframe.time_base)
+        self._limit_dts = keyframe.dts + math.floor(MAX_SEGMENT_DURATION / keyframe.time_base)
         self._current = SegmentInfo(
             stream_name=self.stream_name,
             path=path,

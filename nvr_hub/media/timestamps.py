@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from fractions import Fraction
 
 from av.packet import Packet
 from av.stream import Stream
@@ -35,6 +36,10 @@ class TimestampRepair:
         self._step = 0  # typical DTS increment, in the stream's time base
         self._offset = 0  # added to every timestamp after a discontinuity
         self._pending: list[Packet[Stream]] = []
+        # Jump thresholds in ticks, from the first packet's time base (no Fraction math
+        # per packet: this runs for every packet of every camera).
+        self._back_ticks: int | None = None
+        self._fwd_ticks = 0
 
     def push(self, packet: Packet[Stream]) -> list[Packet[Stream]]:
         """Repair `packet`; return the packets now ready, in order (possibly none)."""
@@ -86,11 +91,14 @@ class TimestampRepair:
         pts += self._offset
         last = self._last_dts
         if last is not None:
+            if self._back_ticks is None:
+                tb = packet.time_base or Fraction(1, 90000)
+                self._back_ticks = int(BACKWARD_JUMP / tb)
+                self._fwd_ticks = int(FORWARD_JUMP / tb)
             delta = dts - last
-            seconds = float(delta * packet.time_base) if packet.time_base else 0.0
-            if seconds < -BACKWARD_JUMP or seconds > FORWARD_JUMP:
+            if delta < -self._back_ticks or delta > self._fwd_ticks:
                 shift = last + (self._step or self._duration(packet)) - dts
-                _LOGGER.debug("%s: timestamp jump of %.3f s, rebasing", self._name, seconds)
+                _LOGGER.debug("%s: timestamp jump of %d ticks, rebasing", self._name, delta)
                 self._offset += shift
                 dts += shift
                 pts += shift

@@ -26,6 +26,7 @@ from nvr_hub.config import Config
 from nvr_hub.errors import BadRequest
 from nvr_hub.media import PacketConsumer, SegmentInfo, SegmentRecorder, StreamInfo, StreamSource
 from nvr_hub.media.demo import is_demo_url, parse_demo_url
+from nvr_hub.media.recorder import SegmentCallback
 from nvr_hub.services.recordings import RecordingService
 from nvr_hub.services.snapshots import SnapshotService
 from nvr_hub.services.streams import StreamService
@@ -49,6 +50,7 @@ class PipelineSpec:
     record: bool
     segment_duration: int
     record_audio: bool
+    detection_based_recording: bool  # swaps continuous recording for event recording
 
     @classmethod
     def of(cls, stream: Stream) -> PipelineSpec:
@@ -60,6 +62,7 @@ class PipelineSpec:
             stream.record,
             stream.segment_duration,
             stream.record_audio,
+            stream.detection_based_recording,
         )
 
 
@@ -109,7 +112,8 @@ class PipelineManager:
         self._pipelines: dict[str, _Pipeline] = {}
         self._status: dict[str, str] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._queue: asyncio.Queue[tuple[str, SegmentInfo]] = asyncio.Queue()
+        # (open|close, segment, capture method)
+        self._queue: asyncio.Queue[tuple[str, SegmentInfo, str]] = asyncio.Queue()
         self._row_ids: dict[str, int] = {}  # relative path -> row id of open segments
         self._writer: asyncio.Task[None] | None = None
         self._unsubs: list[Any] = []
@@ -121,6 +125,13 @@ class PipelineManager:
     def add_consumer_factory(self, factory: ConsumerFactory) -> None:
         """Attach a consumer to every pipeline started from now on (call before `start`)."""
         self._factories.append(factory)
+
+    def segment_callbacks(self, capture_method: str) -> tuple[SegmentCallback, SegmentCallback]:
+        """(on open, on close) for a recorder whose segments become rows of `capture_method`."""
+        return (
+            lambda info: self.post(self._queue.put_nowait, ("open", info, capture_method)),
+            lambda info: self.post(self._queue.put_nowait, ("close", info, capture_method)),
+        )
 
     def source(self, name: str) -> StreamSource | None:
         """The running source of a stream, to add or remove consumers on demand."""
@@ -159,10 +170,6 @@ class PipelineManager:
     def failing(self) -> list[str]:
         """Running streams that are not connected."""
         return [n for n in self._pipelines if self._status.get(n) in ("error", "reconnecting")]
-
-    def hls_health(self) -> dict[str, Any]:
-        """Live HLS state per stream (live HLS is not built yet: none running)."""
-        return {"status": "ok", "streams": []}
 
     # -- thread → loop -------------------------------------------------------------------
 
@@ -243,8 +250,12 @@ class PipelineManager:
                 self._recordings.root,
                 segment_duration=stream.segment_duration,
                 record_audio=stream.record_audio,
-                on_segment_open=lambda info: self.post(self._queue.put_nowait, ("open", info)),
-                on_segment_close=lambda info: self.post(self._queue.put_nowait, ("close", info)),
+                on_segment_open=lambda info: self.post(
+                    self._queue.put_nowait, ("open", info, "continuous")
+                ),
+                on_segment_close=lambda info: self.post(
+                    self._queue.put_nowait, ("close", info, "continuous")
+                ),
             )
             source.add_consumer(recorder)
         source.add_consumer(_InfoObserver(self, name))
@@ -298,10 +309,10 @@ class PipelineManager:
 
     async def _write_rows(self) -> None:
         while True:
-            kind, info = await self._queue.get()
+            kind, info, method = await self._queue.get()
             try:
                 if kind == "open":
-                    await self._row_opened(info)
+                    await self._row_opened(info, method)
                 else:
                     await self._row_closed(info)
             except Exception:
@@ -309,7 +320,7 @@ class PipelineManager:
             finally:
                 self._queue.task_done()
 
-    async def _row_opened(self, info: SegmentInfo) -> None:
+    async def _row_opened(self, info: SegmentInfo, capture_method: str) -> None:
         self._recordings.open_paths.add(info.relative_path)
         rec = Recording(
             stream_name=info.stream_name,
@@ -319,7 +330,8 @@ class PipelineManager:
             height=info.height,
             codec=info.codec,
             is_complete=False,
-            capture_method="continuous",
+            capture_method=capture_method,
+            has_detection=capture_method != "continuous",  # event clips exist for a detection
         )
         async with self._sm() as s, s.begin():
             s.add(rec)

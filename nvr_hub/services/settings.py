@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,10 +14,12 @@ from sqlalchemy import select
 from nvr_hub.bus import EventBus, SettingsChanged
 from nvr_hub.config import LOG_LEVELS, Config
 from nvr_hub.errors import BadRequest
+from nvr_hub.mqtt_config import MQTT_FIELDS
+from nvr_hub.mqtt_config import SECRET_FIELDS as MQTT_SECRETS
 from nvr_hub.storage.db import SessionMaker
 from nvr_hub.storage.models import Setting
 from nvr_hub.stream_fields import MASK, optional_url
-from nvr_hub.validation import described, int_range, strict_bool, text, validate
+from nvr_hub.validation import described, int_range, text, validate
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -77,6 +80,26 @@ _ice_servers = described(
     },
 )
 
+
+def _host_addresses(value: Any) -> list[str]:
+    """IP addresses the hub offers as WebRTC host candidates ([]: every interface but lo)."""
+    if not isinstance(value, list) or len(value) > 16 or not all(isinstance(v, str) for v in value):
+        raise vol.Invalid("expected a list of at most 16 IP addresses")
+    try:
+        return [str(ipaddress.ip_address(item)) for item in value]
+    except ValueError as err:
+        raise vol.Invalid("expected a list of IP addresses") from err
+
+
+_host_addresses = described(
+    _host_addresses, {"type": "array", "maxItems": 16, "items": {"type": "string"}}
+)
+
+
+def _mqtt_default(key: str) -> Callable[[Config], Any]:
+    return lambda c: c.mqtt.get(key)
+
+
 SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("log_level", _log_level, lambda c: c.logging.level),
     SettingSpec("retention_days", int_range(0, 3650), lambda c: c.storage.retention_days),
@@ -99,13 +122,13 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("ice_servers", _ice_servers, lambda c: []),
     SettingSpec("webrtc_max_peers_per_stream", int_range(1, 100), lambda c: 8),
     SettingSpec("webrtc_max_peers", int_range(1, 1000), lambda c: 32),
+    SettingSpec("webrtc_host_addresses", _host_addresses, lambda c: []),
     SettingSpec("snapshot_interval", int_range(0, 86_400), lambda c: 0),
-    SettingSpec("mqtt_enabled", strict_bool, lambda c: False),
-    SettingSpec("mqtt_host", text(255), lambda c: "127.0.0.1"),
-    SettingSpec("mqtt_port", int_range(1, 65535), lambda c: 1883),
-    SettingSpec("mqtt_username", text(255), lambda c: ""),
-    SettingSpec("mqtt_password", text(255), lambda c: "", secret=True),
-    SettingSpec("mqtt_topic_prefix", text(128, min_len=1), lambda c: "nvr_hub"),
+    # mqtt_enabled, mqtt_host, ... mqtt_base_url: see nvr_hub/mqtt_config.py.
+    *(
+        SettingSpec(f"mqtt_{key}", check, _mqtt_default(key), secret=key in MQTT_SECRETS)
+        for key, (check, _default) in MQTT_FIELDS.items()
+    ),
 )
 SPEC_BY_KEY = {spec.key: spec for spec in SPECS}
 # Stored next to settings but never shown or settable: the hub's own bookkeeping.

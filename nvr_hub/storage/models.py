@@ -180,6 +180,27 @@ class Detection(Base):
     __table_args__ = (Index("ix_detections_stream_time", "stream_name", "time"),)
 
 
+class MotionEvent(Base):
+    """One motion or detection event: from the first detection to the end of its quiet time."""
+
+    __tablename__ = "motion_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stream_name: Mapped[str] = mapped_column(String(64))
+    start_time: Mapped[datetime] = mapped_column()
+    end_time: Mapped[datetime | None] = mapped_column(nullable=True)
+    source: Mapped[str] = mapped_column(String(16), default="motion")  # motion, api, test
+    labels: Mapped[list[Any]] = mapped_column(JSON)
+    max_confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    # The JPEG of the triggering frame, relative to the storage folder ("" = none).
+    snapshot: Mapped[str] = mapped_column(String(1024), default="")
+    recording_id: Mapped[int | None] = mapped_column(
+        ForeignKey("recordings.id", ondelete="SET NULL"), nullable=True
+    )
+
+    __table_args__ = (Index("ix_motion_events_stream_start", "stream_name", "start_time"),)
+
+
 class User(Base):
     """An account; the password is an argon2id hash."""
 

@@ -92,6 +92,23 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/health"): PUBLIC,
     ("GET", "/api/health/hls"): PUBLIC,
     ("GET", "/api/ice-servers"): ALL,
+    ("GET", "/api/detection/results/{name}"): ALL,
+    ("GET", "/api/detection/models"): ALL,
+    ("GET", "/api/motion/config/{name}"): ALL,
+    ("POST", "/api/motion/config/{name}"): OPERATE,
+    ("DELETE", "/api/motion/config/{name}"): OPERATE,
+    ("POST", "/api/motion/test/{name}"): OPERATE,
+    ("GET", "/api/motion/stats/{name}"): ALL,
+    ("GET", "/api/motion/recordings/{name}"): ALL,
+    ("DELETE", "/api/motion/recordings/{id}"): OPERATE,
+    ("POST", "/api/motion/cleanup"): OPERATE,
+    ("GET", "/api/motion/storage"): ALL,
+    ("GET", "/api/motion/events/{name}"): ALL,
+    ("GET", "/api/motion/events/{id}/snapshot.jpg"): ALL,
+    ("POST", "/api/webrtc"): ALL,  # live view: go2rtc JSON offer or WHEP
+    ("DELETE", "/api/webrtc/{session}"): ALL,  # end a WHEP session (its id is the secret)
+    ("GET", "/hls/{stream}/{filename}"): ALL,  # live HLS playlist and segments
+    ("GET", "/live.html"): PUBLIC,  # the live view page (its API calls need a login)
     ("GET", "/api/openapi.json"): PUBLIC,
     ("GET", "/"): PUBLIC,
     ("GET", "/login.html"): PUBLIC,
@@ -116,6 +133,9 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PUT", REC + "/retention"): {"retention_days": 5},
     ("POST", "/api/recordings/batch-protect"): {"ids": [NO_RECORDING], "protected": True},
     ("POST", "/api/recordings/batch-delete"): {"ids": [NO_RECORDING]},
+    ("POST", "/api/motion/config/{name}"): {"enabled": False, "pre_buffer_seconds": 2},
+    ("POST", "/api/motion/test/{name}"): {"label": "person"},
+    ("POST", "/api/motion/cleanup"): {"retention_days": 30},
 }
 _UNIQUE = itertools.count()
 

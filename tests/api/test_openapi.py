@@ -28,6 +28,7 @@ PUBLIC = {
     ("get", "/api/openapi.json"),
     ("get", "/"),
     ("get", "/login.html"),
+    ("get", "/live.html"),
     ("get", "/static/{filename}"),
 }
 # Routes that take a JSON object body, each with a field the body schema must list.

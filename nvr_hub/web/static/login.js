@@ -1,29 +1,58 @@
-// Log in, with the optional TOTP second step, then go to the page we came from.
+// Log in, with the optional TOTP second step, then open the page asked for (or Live).
+import { post } from "./js/api.js";
+
 const form = document.getElementById("login");
 const error = document.getElementById("error");
+const stepPassword = document.getElementById("step-password");
+const stepTotp = document.getElementById("step-totp");
+const back = document.getElementById("back");
+const submit = document.getElementById("submit");
 let pending = null;
-async function post(path, body) {
-  const res = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
-  const data = await res.json().catch(() => ({ error: res.statusText }));
-  if (!res.ok) throw new Error(data.error || res.statusText);
-  return data;
+
+function showError(message) {
+  error.textContent = message || "";
+  error.hidden = !message;
 }
+
+function setStep(totp) {
+  stepPassword.hidden = totp;
+  stepTotp.hidden = !totp;
+  back.hidden = !totp;
+  submit.textContent = totp ? "Verify" : "Log in";
+  (totp ? form.totp_code : form.username).focus();
+}
+
+back.addEventListener("click", () => { pending = null; form.totp_code.value = ""; showError(""); setStep(false); });
+
 form.addEventListener("submit", async (ev) => {
   ev.preventDefault();
-  error.textContent = "";
-  const f = new FormData(form);
+  showError("");
+  if (!pending && (!form.username.value || !form.password.value)) {
+    showError("Enter your username and password.");
+    return;
+  }
+  if (pending && !form.totp_code.value.trim()) {
+    showError("Enter the code from your authenticator app.");
+    return;
+  }
+  submit.disabled = true;
   try {
+    const opts = { noRedirect: true };
     const data = pending
-      ? await post("api/auth/login/totp", { token: pending, totp_code: f.get("totp_code") })
-      : await post("api/auth/login", { username: f.get("username"), password: f.get("password") });
+      ? await post("api/auth/login/totp", { token: pending, totp_code: form.totp_code.value.trim() }, opts)
+      : await post("api/auth/login", { username: form.username.value, password: form.password.value }, opts);
     if (data.totp_required) {
       pending = data.token;
-      document.getElementById("totp-row").hidden = false;
-      form.totp_code.focus();
+      setStep(true);
       return;
     }
-    location.href = "./";
+    const next = sessionStorage.getItem("nvr-next") || "#/live";
+    sessionStorage.removeItem("nvr-next");
+    location.href = "./" + (next.startsWith("#") ? next : "");
   } catch (e) {
-    error.textContent = e.message;
+    showError(e.message);
+    if (pending && /expired|token/i.test(e.message)) { pending = null; setStep(false); }
+  } finally {
+    submit.disabled = false;
   }
 });

@@ -1,0 +1,1 @@
+"""Motion and object detection: analysis workers, zones, detectors, event recording."""

@@ -1,0 +1,1 @@
+"""Tests of the MQTT integration against real Mosquitto."""
