@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from nvr_hub.storage.models import utcnow
+from nvr_hub.tasks import cancel_and_wait
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -144,12 +145,7 @@ class EventBus:
         async def unsubscribe() -> None:
             if sub in self._subscribers:
                 self._subscribers.remove(sub)
-            if sub.task is not None:
-                sub.task.cancel()
-                try:
-                    await sub.task
-                except asyncio.CancelledError:
-                    pass
+            await cancel_and_wait(sub.task)
 
         return unsubscribe
 
@@ -170,12 +166,4 @@ class EventBus:
     async def close(self) -> None:
         """Cancel every subscriber task and wait for them."""
         subs, self._subscribers = self._subscribers, []
-        for sub in subs:
-            if sub.task is not None:
-                sub.task.cancel()
-        for sub in subs:
-            if sub.task is not None:
-                try:
-                    await sub.task
-                except asyncio.CancelledError:
-                    pass
+        await cancel_and_wait(*(sub.task for sub in subs))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nvr_hub.errors import BadRequest, NotFound, Unavailable
+from nvr_hub.tasks import cancel_and_wait
 
 from .feed import LiveFeed
 from .hls import HlsSegmenter, Segment
@@ -63,13 +64,8 @@ class HlsService:
 
     async def stop(self) -> None:
         """Stop the reaper and every segmenter."""
-        if self._reaper is not None:
-            self._reaper.cancel()
-            try:
-                await self._reaper
-            except asyncio.CancelledError:
-                pass
-            self._reaper = None
+        await cancel_and_wait(self._reaper)
+        self._reaper = None
         for name in list(self._live):
             await self._stop(name, "hub stopping")
 

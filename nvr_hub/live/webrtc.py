@@ -21,6 +21,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 
 from nvr_hub.errors import BadRequest, Unavailable
 from nvr_hub.services.settings import SettingsService
+from nvr_hub.tasks import cancel_and_wait
 
 from .feed import LiveFeed
 from .ice import host_addresses, ice_servers
@@ -104,13 +105,8 @@ class WebRtcService:
 
     async def stop(self) -> None:
         """Stop the watchdog and close every peer."""
-        if self._watchdog is not None:
-            self._watchdog.cancel()
-            try:
-                await self._watchdog
-            except asyncio.CancelledError:
-                pass
-            self._watchdog = None
+        await cancel_and_wait(self._watchdog)
+        self._watchdog = None
         sessions, self._sessions = list(self._sessions.values()), {}
         await asyncio.gather(*(self._shut(s, "hub stopping") for s in sessions))
 

@@ -100,16 +100,7 @@ class AuthService:
 
     async def login(self, username: str, password: str, address: str) -> LoginResult:
         """Check a password under the rate limit; start a session or a TOTP step."""
-        keys = (f"user:{username.lower()}", f"addr:{address}")
-        self.limiter.check(*keys)
-        async with self._sm() as s:
-            user = await s.scalar(select(User).where(User.username == username))
-        ok = await verify_password(user.password_hash if user else None, password)
-        if user is None or not ok or not user.is_active:
-            self.limiter.fail(*keys)
-            _LOGGER.warning("Failed login for %r from %s", username[:64], address)
-            raise Unauthorized("invalid username or password")
-        self.limiter.reset(*keys)
+        user = await self.check_password(username, password, address, allow_totp=True)
         if user.totp_enabled:
             token = new_token()
             self._prune_pending()
@@ -203,21 +194,24 @@ class AuthService:
             user = await self._get(cached[0])
             if user.is_active and user.username == username and not user.totp_enabled:
                 return Principal(user.id, user.username, user.role, "basic")
-        result = await self.login_check_only(username, password, address)
+        result = await self.check_password(username, password, address, allow_totp=False)
         if len(self._basic_cache) > 10_000:
             self._basic_cache.clear()
         self._basic_cache[cache_key] = (result.id, time.monotonic() + _BASIC_CACHE_SECONDS)
         return Principal(result.id, result.username, result.role, "basic")
 
-    async def login_check_only(self, username: str, password: str, address: str) -> User:
-        """Verify a password without a session (Basic auth); TOTP users cannot use Basic."""
+    async def check_password(
+        self, username: str, password: str, address: str, *, allow_totp: bool
+    ) -> User:
+        """Verify a password under the rate limit; TOTP users pass only with `allow_totp`."""
         keys = (f"user:{username.lower()}", f"addr:{address}")
         self.limiter.check(*keys)
         async with self._sm() as s:
             user = await s.scalar(select(User).where(User.username == username))
         ok = await verify_password(user.password_hash if user else None, password)
-        if user is None or not ok or not user.is_active or user.totp_enabled:
+        if user is None or not ok or not user.is_active or (user.totp_enabled and not allow_totp):
             self.limiter.fail(*keys)
+            _LOGGER.warning("Failed login for %r from %s", username[:64], address)
             raise Unauthorized("invalid username or password")
         self.limiter.reset(*keys)
         return user

@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from nvr_hub.tasks import cancel_and_wait
+
 _LOGGER = logging.getLogger(__name__)
 _KEEP_FINISHED = 100
 
@@ -84,10 +86,4 @@ class JobRunner:
 
     async def close(self) -> None:
         """Cancel running jobs and wait for them."""
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(*self._tasks)

@@ -33,6 +33,7 @@ from nvr_hub.services.streams import StreamService
 from nvr_hub.services.sync import repair_open_rows, sync_files
 from nvr_hub.storage.db import SessionMaker
 from nvr_hub.storage.models import Recording, Stream, utcnow
+from nvr_hub.tasks import cancel_and_wait
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -222,11 +223,7 @@ class PipelineManager:
         await asyncio.gather(*(self._stop(name) for name in names))
         if self._writer is not None:
             await self._queue.join()
-            self._writer.cancel()
-            try:
-                await self._writer
-            except asyncio.CancelledError:
-                pass
+            await cancel_and_wait(self._writer)
         for task in list(self._tasks):
             try:
                 await task

@@ -15,6 +15,7 @@ from nvr_hub.services.recordings import RecordingService
 from nvr_hub.services.settings import SettingsService
 from nvr_hub.storage.db import SessionMaker
 from nvr_hub.storage.models import Recording, Stream, utcnow
+from nvr_hub.tasks import cancel_and_wait
 
 _LOGGER = logging.getLogger(__name__)
 _BATCH = 200
@@ -237,9 +238,5 @@ class RetentionWorker:
     async def stop(self) -> None:
         """Stop the loop and wait for it."""
         if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            await cancel_and_wait(self._task)
             self._task = None
