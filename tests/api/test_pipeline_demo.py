@@ -102,3 +102,38 @@ async def test_disable_and_delete_stop_the_pipeline_quickly(hub: Hub) -> None:
     assert (await hub.client.delete("/api/streams/demo")).status == 200
     await _wait(stopped, 2)
     assert (await hub.client.get("/api/streams/demo/snapshot.jpg")).status == 404
+
+
+async def test_editing_a_stream_while_recording_restarts_its_pipeline(hub: Hub) -> None:
+    await hub.login()
+    await hub.client.post("/api/streams", json={**DEMO, "segment_duration": 300})
+    pipelines = hub.app[keys.PIPELINES]
+
+    async def recording() -> bool:
+        return bool(pipelines.stats("demo").get("recording"))
+
+    await _wait(recording, 8)
+    first = pipelines.source("demo")
+    resp = await hub.client.put("/api/streams/demo", json={"segment_duration": 5})
+    assert resp.status == 200 and (await resp.json())["segment_duration"] == 5
+
+    async def restarted() -> bool:
+        source = pipelines.source("demo")
+        return source is not None and source is not first and await recording()
+
+    await _wait(restarted, 8)
+
+    async def two_rows() -> list[dict[str, Any]]:
+        body = await (await hub.client.get("/api/recordings?stream=demo&order=asc")).json()
+        rows = body["recordings"]
+        return rows if len(rows) >= 2 else []
+
+    rows = await _wait(two_rows, 8)
+    # The 300 s segment was closed cleanly at the edit; the next one uses the new length.
+    assert rows[0]["is_complete"] is True and rows[0]["duration"] < 30
+    assert rows[0]["size_bytes"] > 0
+    # A change the pipeline does not depend on does not reconnect the camera.
+    source = pipelines.source("demo")
+    await hub.client.put("/api/streams/demo", json={"priority": 9})
+    await asyncio.sleep(0.5)
+    assert pipelines.source("demo") is source
