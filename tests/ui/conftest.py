@@ -41,8 +41,8 @@ WAIT_MS = 30_000
 # `expect` has its own 5 s default; on a shared 2-core machine give it the same margin.
 expect.set_options(timeout=WAIT_MS)
 
-if not Path(CHROMIUM).exists():  # pragma: no cover - make test installs it
-    pytest.skip("Debian's chromium is not installed", allow_module_level=True)
+if not Path(CHROMIUM).exists():  # make test installs it; a missing browser fails loudly
+    raise RuntimeError(f"{CHROMIUM} is missing: install Debian's chromium (.ci/apt-packages.txt)")
 
 
 @dataclass
