@@ -31,6 +31,7 @@ import av
 import psutil
 
 from nvr_hub.media import SegmentInfo, SegmentRecorder, StreamSource, quiet_libav_logging
+from nvr_hub.tuning import tune_malloc
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -88,6 +89,8 @@ def gaps_and_missing(files: list[tuple[float, Path]], fps: int) -> tuple[float, 
 
 def hub_worker(args: argparse.Namespace) -> None:
     """Record every URL with StreamSource + SegmentRecorder; print results as JSON."""
+    if args.tune_malloc:
+        tune_malloc()  # first thing, before any thread starts
     quiet_libav_logging()
     urls: list[str] = json.loads(args.urls)
     out = Path(args.out)
@@ -154,12 +157,9 @@ def run_hub(urls: list[str], out: Path, args: argparse.Namespace) -> Result:
     cmd = [sys.executable, __file__, "--worker", "--urls", json.dumps(urls), "--out", str(out)]
     cmd += ["--segment", str(args.segment), "--duration", str(args.duration)]
     cmd += ["--warmup", str(args.warmup)]
-    env = dict(os.environ)
     if args.tune_malloc:
-        # Fewer glibc arenas, and a fixed mmap threshold so that freed fragment
-        # buffers and keyframes go back to the OS instead of lingering in an arena.
-        env.update(MALLOC_ARENA_MAX="2", MALLOC_MMAP_THRESHOLD_="262144")
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+        cmd.append("--tune-malloc")
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode:
         sys.exit(f"hub worker failed:\n{done.stderr[-3000:]}")
     data = json.loads(done.stdout)
@@ -267,7 +267,7 @@ def main() -> None:
     parser.add_argument(
         "--tune-malloc",
         action="store_true",
-        help="run the hub with MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=262144",
+        help="call nvr_hub.tuning.tune_malloc() first thing in the hub worker",
     )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--urls", help=argparse.SUPPRESS)

@@ -82,15 +82,22 @@ def segment_path(root: Path, stream_name: str, start: datetime) -> Path:
     return path
 
 
-def _copy(packet: Packet[Stream], stream: Stream, shift: int) -> Packet[Stream]:
-    """A copy of `packet` for `stream`, `shift` earlier; the original is shared, so untouched."""
-    assert packet.pts is not None and packet.dts is not None
-    # Copies the payload once (the stub only admits bytes; any buffer works).
+def _copy(
+    packet: Packet[Stream], stream: Stream, time_base: Fraction, shift: int
+) -> Packet[Stream]:
+    """A copy of `packet` for `stream`, `shift` earlier; the original is shared, so untouched.
+
+    `time_base` is the packet's own, passed in: `packet.time_base` builds a Fraction at
+    every call, and this runs for every packet of every camera.
+    """
+    pts, dts = packet.pts, packet.dts
+    assert pts is not None and dts is not None
+    # References the payload, no copy (the stub only admits bytes; any buffer works).
     out = Packet(packet)  # type: ignore[arg-type]
     out.stream = stream
-    out.time_base = packet.time_base
-    out.pts = packet.pts - shift
-    out.dts = packet.dts - shift
+    out.time_base = time_base
+    out.pts = pts - shift
+    out.dts = dts - shift
     out.duration = packet.duration
     out.is_keyframe = packet.is_keyframe
     return out
@@ -113,10 +120,12 @@ class _Segment:
                 self.video.codec_context.codec_tag = "hvc1"
             self.audio: Stream | None = None
             self.audio_shift = 0
+            self.audio_time_base = Fraction(1)
             if with_audio and info.audio_stream is not None:
                 self.audio = self.container.add_stream_from_template(info.audio_stream)
                 origin = first.dts * first.time_base
-                self.audio_shift = round(origin / (info.audio_stream.time_base or 1))
+                self.audio_time_base = info.audio_stream.time_base or Fraction(1)
+                self.audio_shift = round(origin / self.audio_time_base)
             # Writes ftyp + moov now: the file is a valid (empty) MP4 from this moment.
             self.container.start_encoding()
         except BaseException:
@@ -129,17 +138,20 @@ class _Segment:
         self.frame_ticks = max(first.duration or 0, 1)
 
     def write_video(self, packet: Packet[Stream]) -> None:
-        assert packet.dts is not None
-        self.container.mux_one(_copy(packet, self.video, self.first_dts))
-        if packet.duration:
-            self.frame_ticks = packet.duration
-        self.end_dts = packet.dts + self.frame_ticks
+        dts, duration = packet.dts, packet.duration
+        assert dts is not None
+        self.container.mux_one(_copy(packet, self.video, self.time_base, self.first_dts))
+        if duration:
+            self.frame_ticks = duration
+        self.end_dts = dts + self.frame_ticks
 
     def write_audio(self, packet: Packet[Stream]) -> None:
         assert self.audio is not None and packet.dts is not None
         # Audio from before the first keyframe belongs to the previous segment.
         if packet.dts >= self.audio_shift:
-            self.container.mux_one(_copy(packet, self.audio, self.audio_shift))
+            self.container.mux_one(
+                _copy(packet, self.audio, self.audio_time_base, self.audio_shift)
+            )
 
     def seconds(self, dts: int) -> float:
         return float((dts - self.first_dts) * self.time_base)
