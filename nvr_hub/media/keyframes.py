@@ -65,12 +65,17 @@ def keyframe_to_jpeg(
     if height and height < full_height:
         width = max(2, round(width * height / full_height / 2) * 2)
         full_height = max(2, height // 2 * 2)
+    return encode_jpeg(frame, width, full_height)
+
+
+def encode_jpeg(frame: av.VideoFrame, width: int, height: int) -> bytes:
+    """One frame as a JPEG of the given size (PyAV's MJPEG encoder; no Pillow needed)."""
     encoder = av.CodecContext.create("mjpeg", "w")
     assert isinstance(encoder, av.VideoCodecContext)
-    encoder.width, encoder.height = width, full_height
+    encoder.width, encoder.height = width, height
     encoder.pix_fmt = "yuvj420p"
     encoder.time_base = Fraction(1, 25)
     encoder.options = {"qscale": "4"}
-    scaled = frame.reformat(width=width, height=full_height, format="yuvj420p")
+    scaled = frame.reformat(width=width, height=height, format="yuvj420p")
     packets = list(encoder.encode(scaled)) + list(encoder.encode(None))
     return b"".join(bytes(p) for p in packets)

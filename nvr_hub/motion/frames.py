@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import cast
 
 import av
@@ -10,6 +9,7 @@ import numpy as np
 from av.video.frame import VideoFrame
 
 from nvr_hub.media import StreamInfo
+from nvr_hub.media.keyframes import encode_jpeg
 
 from .analyzer import Gray
 
@@ -55,12 +55,4 @@ def to_jpeg(frame: VideoFrame, max_width: int = MAX_DETECTION_WIDTH) -> tuple[by
     if width > max_width:
         height = max(2, round(height * max_width / width / 2) * 2)
         width = max_width
-    encoder = av.CodecContext.create("mjpeg", "w")
-    assert isinstance(encoder, av.VideoCodecContext)
-    encoder.width, encoder.height = width, height
-    encoder.pix_fmt = "yuvj420p"
-    encoder.time_base = Fraction(1, 25)
-    encoder.options = {"qscale": "4"}
-    scaled = frame.reformat(width=width, height=height, format="yuvj420p")
-    packets = list(encoder.encode(scaled)) + list(encoder.encode(None))
-    return b"".join(bytes(p) for p in packets), width, height
+    return encode_jpeg(frame, width, height), width, height

@@ -324,25 +324,7 @@ class MotionStore:
         return int(gone.rowcount or 0)  # type: ignore[attr-defined]
 
     async def _delete_batches(self, conditions: list[ColumnElement[bool]]) -> int:
-        deleted = 0
-        while True:
-            async with self._sm() as s:
-                batch = list(
-                    (
-                        await s.scalars(
-                            select(Recording)
-                            .where(*conditions)
-                            .order_by(Recording.start_time)
-                            .limit(_BATCH)
-                        )
-                    ).all()
-                )
-            if not batch:
-                return deleted
-            removed = await self._recordings.remove(batch)
-            deleted += removed
-            if removed < len(batch):
-                return deleted
+        return await self._recordings.remove_where(*conditions, batch=_BATCH)
 
 
 def _write_file(path: Path, data: bytes) -> None:

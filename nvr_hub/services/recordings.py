@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 
 from nvr_hub.errors import BadRequest, Conflict, NotFound
 from nvr_hub.services.auth import iso
@@ -133,6 +133,28 @@ class RecordingService:
         removed = await asyncio.to_thread(_unlink_all, [self.root / relative])
         if not removed[0]:
             raise Conflict("the file could not be deleted; see the logs")
+
+    async def remove_where(self, *conditions: ColumnElement[bool], batch: int = 200) -> int:
+        """Delete matching recordings oldest first, in batches; stops at one that won't go."""
+        deleted = 0
+        while True:
+            async with self._sm() as s:
+                rows = list(
+                    (
+                        await s.scalars(
+                            select(Recording)
+                            .where(*conditions)
+                            .order_by(Recording.start_time)
+                            .limit(batch)
+                        )
+                    ).all()
+                )
+            if not rows:
+                return deleted
+            removed = await self.remove(rows)
+            deleted += removed
+            if removed < len(rows):
+                return deleted  # being written or a disk error: leave the rest for later
 
     async def set_protected(self, ids: list[int], protected: bool) -> int:
         """Protect or unprotect; returns how many rows existed."""

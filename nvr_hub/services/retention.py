@@ -125,25 +125,7 @@ class RetentionWorker:
         return deleted
 
     async def _delete_where(self, *conditions: ColumnElement[bool]) -> int:
-        deleted = 0
-        while True:
-            async with self._sm() as s:
-                batch = list(
-                    (
-                        await s.scalars(
-                            select(Recording)
-                            .where(*_deletable(), *conditions)
-                            .order_by(Recording.start_time)
-                            .limit(_BATCH)
-                        )
-                    ).all()
-                )
-            if not batch:
-                return deleted
-            removed = await self._recordings.remove(batch)
-            deleted += removed
-            if removed < len(batch):
-                return deleted  # some could not go (being written, disk error): stop here
+        return await self._recordings.remove_where(*_deletable(), *conditions, batch=_BATCH)
 
     async def _stream_quotas(self) -> int:
         async with self._sm() as s:
