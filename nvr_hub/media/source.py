@@ -176,7 +176,9 @@ class StreamSource:
         if self._thread is not None:
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=f"stream-{self.name}")
+        # Owners always stop() and join; daemon only so that a source someone forgot to
+        # stop can never keep the process from exiting.
+        self._thread = threading.Thread(target=self._run, name=f"stream-{self.name}", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float | None = None) -> None:

@@ -210,9 +210,10 @@ class PipelineManager:
             _LOGGER.warning("Repaired %d recordings left open by an unclean stop", repaired)
         self._writer = self._loop.create_task(self._write_rows())
         self._unsubs.append(self._bus.subscribe((StreamsChanged,), self._on_change))
-        for stream in await self._streams.all():
-            if stream.enabled:
-                await self._start(stream)
+        async with self._lock:
+            for stream in await self._streams.all():
+                if stream.enabled and stream.name not in self._pipelines:
+                    await self._start(stream)
 
     async def stop(self) -> None:
         """Stop every pipeline (finishing open segments), then the row writer."""
@@ -233,6 +234,9 @@ class PipelineManager:
 
     async def _start(self, stream: Stream) -> None:
         name = stream.name
+        if name in self._pipelines:
+            # Never two connections for one camera, never a source left running unowned.
+            await self._stop(name)
         spec = PipelineSpec.of(stream)
         source = StreamSource(
             name,
