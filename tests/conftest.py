@@ -102,8 +102,12 @@ def hub_config(tmp_path: Path, database_url: str) -> Config:
 
 
 @pytest.fixture
-async def hub(aiohttp_client: Any, hub_config: Config) -> AsyncIterator[Hub]:
-    """A started hub with an `admin` account (password ADMIN_PASSWORD)."""
+async def hub(hub_config: Config, aiohttp_client: Any) -> AsyncIterator[Hub]:
+    """A started hub with an `admin` account (password ADMIN_PASSWORD).
+
+    `hub_config` (and so the database) comes first, so it is torn down last: the app
+    stops before its PostgreSQL database is dropped.
+    """
     app = create_app(hub_config)
     client = await aiohttp_client(app)
     await app[keys.AUTH].create_user("admin", ADMIN_PASSWORD, role="admin")

@@ -11,7 +11,7 @@ from nvr_hub.config import parse_config
 
 
 async def test_demo_stream_seeded_once_and_stays_deleted(
-    aiohttp_client: Any, database_url: str, tmp_path: Path, capsys: Any
+    database_url: str, aiohttp_client: Any, tmp_path: Path, capsys: Any
 ) -> None:
     raw = {"storage": {"path": str(tmp_path / "data")}, "database": {"url": database_url}}
     app = create_app(parse_config(raw))
