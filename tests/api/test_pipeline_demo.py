@@ -11,18 +11,13 @@ import av
 from nvr_hub import keys
 from nvr_hub.bus import RecordingFinished, RecordingStarted, StreamStatusChanged
 from tests.conftest import Hub
+from tests.polling import wait_until
 
 DEMO = {"name": "demo", "url": "demo://t?width=320&height=240&fps=10", "segment_duration": 5}
 
 
-async def _wait(predicate: Any, within: float, step: float = 0.1) -> Any:
-    end = time.monotonic() + within
-    while time.monotonic() < end:
-        value = await predicate()
-        if value:
-            return value
-        await asyncio.sleep(step)
-    raise AssertionError("condition not met in time")
+async def _wait(predicate: Any, within: float) -> Any:
+    return await wait_until(predicate, within, step=0.1)
 
 
 async def test_demo_stream_records_gapless_segments_and_snapshots(hub: Hub) -> None:

@@ -12,6 +12,7 @@ import pytest
 from nvr_hub import keys
 from tests.clips import recording_row
 from tests.conftest import Hub
+from tests.polling import wait_until
 
 T0 = datetime(2026, 11, 20, 8, 0, 0, tzinfo=UTC)
 
@@ -134,6 +135,16 @@ async def test_retention_override(hub: Hub, recs: list[int]) -> None:
     assert resp.status == 400
 
 
+async def _finished_job(hub: Hub, job_id: str) -> dict[str, object]:
+    async def done() -> dict[str, object] | None:
+        url = f"/api/recordings/batch-delete/progress/{job_id}"
+        progress: dict[str, object] = await (await hub.client.get(url)).json()
+        return progress if progress["complete"] else None
+
+    result: dict[str, object] = await wait_until(done, 5, "the batch job to finish")
+    return result
+
+
 async def test_batch_protect_and_batch_delete_with_progress(hub: Hub, recs: list[int]) -> None:
     resp = await hub.client.post(
         "/api/recordings/batch-protect", json={"ids": [recs[0], 999999], "protected": True}
@@ -143,13 +154,7 @@ async def test_batch_protect_and_batch_delete_with_progress(hub: Hub, recs: list
     resp = await hub.client.post("/api/recordings/batch-delete", json={"ids": recs[:3]})
     assert resp.status == 202
     job_id = (await resp.json())["job_id"]
-    for _ in range(100):
-        progress = await (
-            await hub.client.get(f"/api/recordings/batch-delete/progress/{job_id}")
-        ).json()
-        if progress["complete"]:
-            break
-        await asyncio.sleep(0.05)
+    progress = await _finished_job(hub, job_id)
     assert progress == {
         "job_id": job_id,
         "status": "complete",
@@ -166,13 +171,7 @@ async def test_batch_protect_and_batch_delete_with_progress(hub: Hub, recs: list
         "/api/recordings/batch-delete", json={"filter": {"stream": "yard"}}
     )
     job_id = (await resp.json())["job_id"]
-    for _ in range(100):
-        progress = await (
-            await hub.client.get(f"/api/recordings/batch-delete/progress/{job_id}")
-        ).json()
-        if progress["complete"]:
-            break
-        await asyncio.sleep(0.05)
+    progress = await _finished_job(hub, job_id)
     assert progress["succeeded"] == 2
     assert (await (await hub.client.get("/api/recordings?stream=yard")).json())["recordings"] == []
     assert (await hub.client.post("/api/recordings/batch-delete", json={})).status == 400

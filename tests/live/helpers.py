@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import av
@@ -14,25 +12,10 @@ from aiortc.mediastreams import MediaStreamTrack
 from nvr_hub import keys
 from nvr_hub.live import host_addresses
 from tests.conftest import Hub
+from tests.polling import wait_until as wait_until
 
 LOOPBACK = ["127.0.0.1"]
 DEMO_URL = "demo://live?width=320&height=240&fps=10"
-
-
-async def wait_until(
-    predicate: Callable[[], Awaitable[Any]] | Callable[[], Any], within: float, what: str
-) -> Any:
-    """Poll `predicate` (sync or async) until truthy; fail after `within` seconds."""
-    end = time.monotonic() + within
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {within} s waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def add_stream(hub: Hub, name: str, url: str, **extra: Any) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -21,6 +19,7 @@ from tests.integrations.mqtt.brokers import (
     clear_retained,
     require_machine_broker,
 )
+from tests.polling import wait_until
 
 DEMO = {"name": "cam", "url": "demo://t?width=160&height=120&fps=5", "segment_duration": 60}
 
@@ -91,13 +90,4 @@ async def enable(hub: Hub, names: Names, port: int = MACHINE_BROKER[1], **extra:
 
 async def until(predicate: Any, within: float = 10.0) -> Any:
     """Poll an async or plain predicate until it is truthy."""
-    deadline = time.monotonic() + within
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
+    return await wait_until(predicate, within)
