@@ -51,8 +51,9 @@ def setup_logging(cfg: LoggingConfig) -> logging.Handler:
         handler.setFormatter(formatter)
         handler.addFilter(redactor)
         root.addHandler(handler)
-    # libav is chatty about every RTP hiccup; our own code logs what matters.
-    quiet_libav_logging()
+    # libav is chatty about every RTP hiccup, and hooking its log costs CPU on every
+    # packet; our own code logs what matters. At DEBUG its errors are routed too.
+    quiet_libav_logging(verbose=cfg.level == "DEBUG")
     logging.getLogger("libav").setLevel(logging.ERROR)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     return file_handler

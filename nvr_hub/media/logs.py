@@ -51,11 +51,14 @@ def describe_error(err: BaseException) -> str:
     return redact_text(f"{type(err).__name__}: {err}")
 
 
-def quiet_libav_logging() -> None:
-    """Route only libav's errors to Python logging (``libav.*`` loggers), not its chatter.
+def quiet_libav_logging(verbose: bool = False) -> None:
+    """Keep libav's log off the hot path; `verbose` routes its errors to ``libav.*`` loggers.
 
-    PyAV ignores libav's log entirely by default, which also leaves some exceptions
-    without a message; ERROR keeps those messages and drops the per-packet warnings
-    (RTP reordering, decoder concealment) a flaky camera produces by the thousand.
+    PyAV's log hook takes the GIL for every libav log call, whatever the level, and the
+    RTSP demuxer logs (at trace level) for every RTP packet it reads: with the hook
+    installed, 64 cameras cost ~15 % more CPU and three times the context switches
+    (bench/README.md, "Recording"). So it is off unless the hub logs at DEBUG. Failures
+    still surface as exceptions (an `FFmpegError` with its `strerror`); what is lost is
+    libav's own wording of them (`method DESCRIBE failed: 404 Not Found`, say).
     """
-    av.logging.set_level(av.logging.ERROR)
+    av.logging.set_level(av.logging.ERROR if verbose else None)

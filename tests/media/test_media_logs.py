@@ -1,11 +1,13 @@
-"""Credentials never reach a log line."""
+"""Credentials never reach a log line; libav speaks only when the hub debugs."""
 
 from __future__ import annotations
+
+import logging
 
 import av
 import pytest
 
-from nvr_hub.media import describe_error, redact_text, redact_url
+from nvr_hub.media import describe_error, quiet_libav_logging, redact_text, redact_url
 
 
 @pytest.mark.parametrize(
@@ -30,3 +32,22 @@ def test_redact_text_and_errors() -> None:
     assert "topsecret" in str(caught.value)  # which is why describe_error exists
     described = describe_error(caught.value)
     assert "topsecret" not in described and "ConnectionRefusedError" in described
+
+
+def test_libav_errors_reach_the_log_only_when_debugging(caplog: pytest.LogCaptureFixture) -> None:
+    # Off by default: PyAV's log hook would take the GIL for each of libav's per-packet
+    # trace calls, whatever the level (bench/README.md, "Recording").
+    def refused() -> list[str]:
+        caplog.clear()
+        with pytest.raises(av.FFmpegError):
+            av.open("rtsp://127.0.0.1:1/x", timeout=2)  # nothing listens on port 1
+        return [r.getMessage() for r in caplog.records if r.name.startswith("libav")]
+
+    try:
+        with caplog.at_level(logging.DEBUG, logger="libav"):
+            quiet_libav_logging()
+            assert refused() == []
+            quiet_libav_logging(verbose=True)
+            assert any("Connection refused" in message for message in refused())
+    finally:
+        quiet_libav_logging()
