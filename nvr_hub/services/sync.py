@@ -11,7 +11,8 @@ from pathlib import Path
 
 from sqlalchemy import delete, select
 
-from nvr_hub.media import fs_safe_name, probe_segment
+from nvr_hub.media import SegmentProbe, fs_safe_name, probe_segment
+from nvr_hub.media.probe import trim_torn_tail
 from nvr_hub.storage.db import SessionMaker
 from nvr_hub.storage.models import Recording
 
@@ -29,7 +30,7 @@ async def repair_open_rows(sessionmaker: SessionMaker, root: Path) -> int:
         )
     repaired = 0
     for rec in rows:
-        probe = await asyncio.to_thread(probe_segment, root / rec.path)
+        probe = await asyncio.to_thread(_repair_file, root / rec.path)
         async with sessionmaker() as s, s.begin():
             row = await s.get(Recording, rec.id)
             if row is None:
@@ -47,6 +48,17 @@ async def repair_open_rows(sessionmaker: SessionMaker, root: Path) -> int:
                 row.is_complete = True
         repaired += 1
     return repaired
+
+
+def _repair_file(path: Path) -> SegmentProbe | None:
+    """Cut a crashed segment back to its whole fragments, then measure it; blocking."""
+    try:
+        removed = trim_torn_tail(path)
+    except OSError:
+        return None  # gone or unreadable: probing says the same
+    if removed:
+        _LOGGER.info("Cut %d torn bytes off %s", removed, path.name)
+    return probe_segment(path)
 
 
 def _walk(root: Path) -> list[str]:

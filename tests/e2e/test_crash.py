@@ -70,7 +70,7 @@ def test_kill_9_loses_at_most_the_last_fragment(tmp_path: Path) -> None:
                 break
             time.sleep(0.2)
         assert rows and rows[0]["is_complete"] is False
-        time.sleep(5)  # a few keyframe intervals (2 s GOP) into the 300 s segment
+        time.sleep(5)  # 5 s into the 300 s segment: 20 fragments, 2.5 GOPs
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
     finally:
@@ -84,14 +84,15 @@ def test_kill_9_loses_at_most_the_last_fragment(tmp_path: Path) -> None:
     assert len(files) == 1
     with av.open(str(files[0])) as container:
         frames = sum(1 for _ in container.decode(video=0))
-    assert frames >= 30  # at least the fragments finished before the kill (2 s each)
+    # All but the fragment in memory (FRAGMENT_SECONDS), with slack for a busy machine.
+    assert frames >= 40
 
     proc = start_hub(tmp_path, port, "--config", str(config))
     try:
         wait_healthy(port)
         body = _get(port, f"/api/recordings/{rows[0]['id']}")
         assert body["is_complete"] is True
-        assert float(str(body["duration"])) >= 3.0
+        assert float(str(body["duration"])) >= 4.0
         assert body["end_time"] != body["start_time"]
         assert int(str(body["size_bytes"])) == files[0].stat().st_size
         # And it still plays through the API.

@@ -18,6 +18,7 @@ from nvr_hub.media import (
     segment_path,
 )
 from nvr_hub.media import recorder as recorder_module
+from nvr_hub.media.probe import intact_length
 
 
 def feed(recorder: SegmentRecorder, clip: Path) -> int:
@@ -181,3 +182,79 @@ def test_segments_never_exceed_the_hard_limit(
     )
     feed(recorder, clip)
     assert [s.duration for s in events.closed] == pytest.approx([1.5, 1.5])
+
+
+def test_packets_shared_with_other_consumers_are_left_as_they_were(
+    clip_with_audio: Path, tmp_path: Path
+) -> None:
+    """The recorder muxes the source's own packets; live view and motion see them unchanged."""
+    recorder = SegmentRecorder("cam", tmp_path, segment_duration=1.0, record_audio=True)
+    written = 0
+    with av.open(str(clip_with_audio)) as container:
+        video, audio = container.streams.video[0], container.streams.audio[0]
+        recorder.on_open(StreamInfo.from_streams("cam", video, audio))
+        for packet in container.demux(video, audio):
+            if not packet.size:
+                continue
+            before = (packet.stream, packet.pts, packet.dts, packet.duration, packet.time_base)
+            payload = bytes(packet)
+            recorder.on_packet(packet)
+            after = (packet.stream, packet.pts, packet.dts, packet.duration, packet.time_base)
+            assert after == before and bytes(packet) == payload
+            written += 1
+    recorder.on_close("end of stream")
+    assert written > 4 * FPS  # audio packets went through the same path
+    files = sorted(tmp_path.rglob("*.mp4"))
+    assert len(files) == 4
+    with av.open(str(files[-1])) as container:
+        # Each file still starts at 0 in its own time base (the muxer rescales a copy).
+        first = next(container.demux(video=0))
+        assert first.is_keyframe and first.dts == 0
+        assert container.streams.audio
+
+
+def test_a_segment_being_written_is_on_disk_to_its_last_quarter_second(
+    tmp_path: Path,
+) -> None:
+    """A crash (or a viewer of the open file) loses at most FRAGMENT_SECONDS, not a GOP."""
+    # Cameras often send a keyframe every 4 s or more; fragments must not wait for one.
+    clip = make_test_clip(tmp_path / "long-gop.mp4", 4, WIDTH, HEIGHT, FPS, gop_seconds=4)
+    events = Events()
+    recorder = SegmentRecorder(
+        "cam", tmp_path / "rec", segment_duration=60, on_segment_open=events.on_segment_open
+    )
+    fed = 0
+    with av.open(str(clip)) as container:
+        video = container.streams.video[0]
+        recorder.on_open(StreamInfo.from_streams("cam", video))
+        for packet in container.demux(video):
+            if packet.size and fed < 25:  # 2.5 s, no keyframe after the first
+                recorder.on_packet(packet)
+                fed += 1
+        probe = probe_segment(events.opened[0].path)  # still open: no on_close yet
+    assert probe is not None
+    assert probe.duration >= 2.5 - recorder_module.FRAGMENT_SECONDS - 1 / FPS
+    recorder.on_close("end of stream")
+
+
+def test_a_file_torn_anywhere_keeps_its_whole_fragments(clip: Path, tmp_path: Path) -> None:
+    """A crash can cut a segment inside a fragment's header; what came before still counts."""
+    events = Events()
+    recorder = SegmentRecorder(
+        "cam", tmp_path / "rec", segment_duration=60, on_segment_close=events.on_segment_close
+    )
+    feed(recorder, clip)
+    data = events.closed[0].path.read_bytes()
+    moofs = [i - 4 for i in range(len(data)) if data[i : i + 4] == b"moof"]
+    assert len(moofs) >= 4 * 4 - 1  # a fragment every FRAGMENT_SECONDS at least
+    torn = tmp_path / "torn.mp4"
+    start, end = moofs[6], moofs[7]
+    torn.write_bytes(data[:start])
+    clean = probe_segment(torn)
+    assert clean is not None and clean.duration > 1
+    for cut in range(start + 1, end):  # inside the 7th moof, then inside its mdat
+        torn.write_bytes(data[:cut])
+        probe = probe_segment(torn)
+        assert probe is not None, f"cut at {cut}"
+        assert (probe.duration, probe.frames) == (clean.duration, clean.frames)
+    assert intact_length(events.closed[0].path) == len(data)
