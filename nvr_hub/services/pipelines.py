@@ -26,6 +26,7 @@ from nvr_hub.config import Config
 from nvr_hub.errors import BadRequest
 from nvr_hub.media import PacketConsumer, SegmentInfo, SegmentRecorder, StreamInfo, StreamSource
 from nvr_hub.media.demo import is_demo_url, parse_demo_url
+from nvr_hub.media.heap import TRIM_INTERVAL, HeapTrimmer
 from nvr_hub.media.recorder import SegmentCallback
 from nvr_hub.services.recordings import RecordingService
 from nvr_hub.services.snapshots import SnapshotService
@@ -117,6 +118,7 @@ class PipelineManager:
         self._queue: asyncio.Queue[tuple[str, SegmentInfo, str]] = asyncio.Queue()
         self._row_ids: dict[str, int] = {}  # relative path -> row id of open segments
         self._writer: asyncio.Task[None] | None = None
+        self._trimmer: asyncio.Task[None] | None = None
         self._unsubs: list[Any] = []
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -209,6 +211,9 @@ class PipelineManager:
         if repaired:
             _LOGGER.warning("Repaired %d recordings left open by an unclean stop", repaired)
         self._writer = self._loop.create_task(self._write_rows())
+        heap = HeapTrimmer()
+        if heap.available:
+            self._trimmer = self._loop.create_task(self._trim_heap(heap))
         self._unsubs.append(self._bus.subscribe((StreamsChanged,), self._on_change))
         async with self._lock:
             for stream in await self._streams.all():
@@ -220,6 +225,9 @@ class PipelineManager:
         for unsub in self._unsubs:
             await unsub()
         self._unsubs.clear()
+        if self._trimmer is not None:
+            await cancel_and_wait(self._trimmer)
+            self._trimmer = None
         names = list(self._pipelines)
         await asyncio.gather(*(self._stop(name) for name in names))
         if self._writer is not None:
@@ -305,6 +313,13 @@ class PipelineManager:
         pipe = self._pipelines.get(name)
         if pipe is not None:
             pipe.source.refresh()
+
+    async def _trim_heap(self, heap: HeapTrimmer) -> None:
+        """Give the camera threads' freed heap back to the OS every TRIM_INTERVAL."""
+        while True:
+            await asyncio.sleep(TRIM_INTERVAL)
+            if self._pipelines:
+                await asyncio.to_thread(heap.trim)
 
     # -- rows ----------------------------------------------------------------------------
 
