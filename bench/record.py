@@ -31,11 +31,12 @@ import av
 import psutil
 
 from nvr_hub.media import SegmentInfo, SegmentRecorder, StreamSource, quiet_libav_logging
+from nvr_hub.media.heap import TRIM_INTERVAL, HeapTrimmer
+from nvr_hub.media.recorder import MUX_OPTIONS
 from nvr_hub.tuning import tune_malloc
 
 ROOT = Path(__file__).resolve().parents[1]
 
-MOVFLAGS = "frag_keyframe+empty_moov+default_base_moof"
 CLIENTS_PER_SERVER = 16  # spread clients over a few server processes
 
 
@@ -92,6 +93,12 @@ def hub_worker(args: argparse.Namespace) -> None:
     if args.tune_malloc:
         tune_malloc()  # first thing, before any thread starts
     quiet_libav_logging()
+    stop = threading.Event()
+    if not args.no_trim:
+        # What the hub's PipelineManager does on its event loop, here in a thread.
+        heap = HeapTrimmer()
+        trimmer = threading.Thread(target=_trim_every, args=(heap, stop), daemon=True)
+        trimmer.start()
     urls: list[str] = json.loads(args.urls)
     out = Path(args.out)
     segments: dict[str, list[SegmentInfo]] = {f"cam{i}": [] for i in range(len(urls))}
@@ -125,6 +132,7 @@ def hub_worker(args: argparse.Namespace) -> None:
     switches = sum(getattr(usage1, f) - getattr(usage0, f) for f in ("ru_nvcsw", "ru_nivcsw"))
     window = time.monotonic() - t0
     packets = sum(s.stats.packets for s, _ in sources) - packets0
+    stop.set()
     for source, _ in sources:
         source.stop()
     cpu = (usage1.ru_utime + usage1.ru_stime) - (usage0.ru_utime + usage0.ru_stime)
@@ -153,12 +161,19 @@ def hub_worker(args: argparse.Namespace) -> None:
     )
 
 
+def _trim_every(heap: HeapTrimmer, stop: threading.Event) -> None:
+    while not stop.wait(TRIM_INTERVAL):
+        heap.trim()
+
+
 def run_hub(urls: list[str], out: Path, args: argparse.Namespace) -> Result:
     cmd = [sys.executable, __file__, "--worker", "--urls", json.dumps(urls), "--out", str(out)]
     cmd += ["--segment", str(args.segment), "--duration", str(args.duration)]
     cmd += ["--warmup", str(args.warmup)]
     if args.tune_malloc:
         cmd.append("--tune-malloc")
+    if args.no_trim:
+        cmd.append("--no-trim")
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode:
         sys.exit(f"hub worker failed:\n{done.stderr[-3000:]}")
@@ -195,7 +210,9 @@ def run_ffmpeg(urls: list[str], out: Path, args: argparse.Namespace) -> Result:
         folder.mkdir(parents=True)
         cmd = ["ffmpeg", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp"]
         cmd += ["-i", url, "-c", "copy", "-f", "segment", "-segment_time", str(args.segment)]
-        cmd += ["-segment_format", "mp4", "-segment_format_options", f"movflags={MOVFLAGS}"]
+        # The hub's own muxer options (fragmenting, flushing), so both write the same files.
+        options = ":".join(f"{k}={v}" for k, v in MUX_OPTIONS.items())
+        cmd += ["-segment_format", "mp4", "-segment_format_options", options]
         cmd += [str(folder / "%05d.mp4")]
         procs.append(subprocess.Popen(cmd, stderr=subprocess.DEVNULL))
     deadline = time.monotonic() + 120
@@ -268,6 +285,11 @@ def main() -> None:
         "--tune-malloc",
         action="store_true",
         help="call nvr_hub.tuning.tune_malloc() first thing in the hub worker",
+    )
+    parser.add_argument(
+        "--no-trim",
+        action="store_true",
+        help="do not give free heap back every TRIM_INTERVAL as the hub does",
     )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--urls", help=argparse.SUPPRESS)
