@@ -155,6 +155,9 @@ class Recording(Base):
         Index("ix_recordings_start", "start_time"),
         Index("ix_recordings_protected", "protected", "start_time"),
         Index("ix_recordings_detection", "has_detection", "start_time"),
+        # One stream's detections over a time range: the two indexes above each narrow
+        # only one of stream and detection (bench/README.md, "Database").
+        Index("ix_recordings_stream_detection", "stream_name", "has_detection", "start_time"),
     )
 
 
