@@ -150,11 +150,17 @@ def _add_web_ui(app: web.Application, table: RouteTable) -> None:
 
 async def _static(request: web.Request) -> web.FileResponse:
     """A file under web/static; anything else (or outside it) is a JSON 404."""
-    root = (WEB_ROOT / "static").resolve()
-    target = (root / request.match_info["filename"]).resolve()
-    if root not in target.parents or not target.is_file():
+    # Resolving follows symlinks on disk: off the loop.
+    target = await asyncio.to_thread(_static_file, request.match_info["filename"])
+    if target is None:
         raise NotFound("not found")
     return web.FileResponse(target)
+
+
+def _static_file(filename: str) -> Path | None:
+    root = (WEB_ROOT / "static").resolve()
+    target = (root / filename).resolve()
+    return target if root in target.parents and target.is_file() else None
 
 
 async def _live_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -166,15 +172,16 @@ async def _live_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _logging_ctx(app: web.Application) -> AsyncIterator[None]:
-    handler = setup_logging(app[keys.CONFIG].logging)
+    # Both touch the disk; removing also waits for the queued records to be written.
+    handler = await asyncio.to_thread(setup_logging, app[keys.CONFIG].logging)
     yield
-    remove_logging(handler)
+    await asyncio.to_thread(remove_logging, handler)
 
 
 async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[keys.CONFIG]
-    config.storage.path.mkdir(parents=True, exist_ok=True)
-    # Alembic is synchronous; keep it off the event loop.
+    # Disk work and Alembic (synchronous) both stay off the event loop.
+    await asyncio.to_thread(config.storage.path.mkdir, parents=True, exist_ok=True)
     await asyncio.to_thread(migrate.upgrade, config.database_url)
     yield
     await app[keys.ENGINE].dispose()
@@ -182,6 +189,7 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[keys.CONFIG]
+    await asyncio.to_thread(app[keys.SYSTEM].prime)
     await app[keys.SETTINGS].load()
     # First start of a database: seed the configured streams (default: one demo camera).
     if await app[keys.SETTINGS].claim_first_run():

@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from blockbuster import BlockBuster, blockbuster_ctx
 
 from nvr_hub import keys
 from nvr_hub.app import create_app
@@ -45,6 +46,33 @@ class Hub:
     async def api_key(self, user_id: int) -> str:
         """A fresh API key for a user."""
         return await self.app[keys.AUTH].create_api_key(user_id)
+
+
+@pytest.fixture(autouse=True)
+def blockbuster() -> Iterator[BlockBuster]:
+    """Fail any test in which our code (hub, integrations, tests) blocks the event loop.
+
+    Only calls with one of our frames on the stack count, as aiohttp scans only itself:
+    a library's own background task is the library's business.
+    """
+    with blockbuster_ctx(["nvr_hub", "integrations", "tests"]) as bb:
+        # asyncpg looks for libpq's files (~/.pgpass, ~/.postgresql/*) as it parses the
+        # connect arguments: small local files, with no async way round in asyncpg.
+        for func in ("os.stat", "os.path.abspath"):
+            bb.functions[func].can_block_in(
+                "asyncpg/connect_utils.py", "_parse_connect_dsn_and_args"
+            )
+        # SQLAlchemy's SQLite dialect takes abspath of the file name when an engine is
+        # made: string work only, as the config has already resolved it to an absolute path.
+        bb.functions["os.path.abspath"].can_block_in(
+            "sqlalchemy/dialects/sqlite/pysqlite.py", "create_connect_args"
+        )
+        # aiortc joins a receiver's decoder thread (just told to stop) when a receiving
+        # peer closes: the tests' viewers, not the hub, which only sends.
+        bb.functions["threading.Lock.acquire"].can_block_in(
+            "aiortc/rtcrtpreceiver.py", "__stop_decoder"
+        )
+        yield bb
 
 
 def basic(username: str, password: str) -> dict[str, str]:

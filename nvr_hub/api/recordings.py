@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
+from pathlib import Path
 from typing import Any
 
 import voluptuous as vol
@@ -14,7 +16,7 @@ from nvr_hub.api.http import json_response, path_id, principal, read_json
 from nvr_hub.api.routing import RouteTable
 from nvr_hub.errors import BadRequest, Forbidden, NotFound
 from nvr_hub.services.recording_queries import parse_list_query
-from nvr_hub.services.recordings import recording_json
+from nvr_hub.services.recordings import RecordingService, recording_json
 from nvr_hub.storage.models import Recording
 from nvr_hub.validation import int_range, strict_bool, text, validate
 
@@ -106,7 +108,7 @@ async def _file_response(request: web.Request, *, attachment: bool) -> web.Strea
     service = request.app[keys.RECORDINGS]
     rec = await service.get(_rec_id(request))
     path = service.absolute(rec)
-    if not path.is_file():
+    if not await asyncio.to_thread(path.is_file):
         raise NotFound(f"the file of recording {rec.id} is missing; run a sync")
     headers = {"Content-Type": "video/mp4", "Cache-Control": "private, max-age=0"}
     if attachment:
@@ -203,22 +205,30 @@ async def _file_target(request: web.Request) -> tuple[str, Recording | None]:
     raw_path = request.query.get("path")
     if raw_path is None:
         raise BadRequest("missing field 'id' or 'path'")
-    target = service.confine(raw_path)
-    relative = target.relative_to(service.root.resolve()).as_posix()
+    # Resolving follows symlinks on disk: off the loop.
+    relative = await asyncio.to_thread(_confined_relative, service, raw_path)
     return relative, await service.by_path(relative)
+
+
+def _confined_relative(service: RecordingService, raw_path: str) -> str:
+    return service.confine(raw_path).relative_to(service.root.resolve()).as_posix()
+
+
+def _file_size(path: Path) -> int | None:
+    """The size of a regular file, None if there is none."""
+    return path.stat().st_size if path.is_file() else None
 
 
 async def files_check(request: web.Request) -> web.Response:
     """Whether a recording's file exists on disk."""
     relative, rec = await _file_target(request)
     service = request.app[keys.RECORDINGS]
-    path = service.root / relative
-    exists = path.is_file()
+    size = await asyncio.to_thread(_file_size, service.root / relative)
     return json_response(
         {
-            "exists": exists,
+            "exists": size is not None,
             "path": relative,
-            "size": path.stat().st_size if exists else 0,
+            "size": size or 0,
             "recording_id": rec.id if rec else None,
         }
     )
@@ -232,7 +242,7 @@ async def files_delete(request: web.Request) -> web.Response:
         await service.delete(rec.id, force=True)
     else:
         path = service.root / relative
-        if not path.is_file():
+        if not await asyncio.to_thread(path.is_file):
             raise NotFound("no such file")
         await service.unlink_orphan(relative)
     return json_response({"success": True, "path": relative})

@@ -25,11 +25,12 @@ async def system_info(request: web.Request) -> web.Response:
     counts = await system.counts()
     counts["streams"]["connected"] = request.app[keys.PIPELINES].connected_count()
     counts["streams"]["active"] = counts["streams"]["connected"]
+    machine = await asyncio.to_thread(system.machine)
     return json_response(
         {
             "version": __version__,
             "uptime": system.uptime(),
-            **system.machine(),
+            **machine,
             **counts,
             "versions": {"items": await system.versions()},
         }
@@ -39,7 +40,7 @@ async def system_info(request: web.Request) -> web.Response:
 async def system_status(request: web.Request) -> web.Response:
     """Health in one word plus what is wrong, if anything."""
     system = request.app[keys.SYSTEM]
-    machine = system.machine()
+    machine = await asyncio.to_thread(system.machine)
     problems = []
     min_free = request.app[keys.SETTINGS].get("min_free_mb") * 1024 * 1024
     if machine["disk"]["free"] < min_free:

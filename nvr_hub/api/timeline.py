@@ -131,7 +131,7 @@ async def play(request: web.Request) -> web.StreamResponse:
     rec = holding[-1]
     service = request.app[keys.RECORDINGS]
     path = service.absolute(rec)
-    if not path.is_file():
+    if not await asyncio.to_thread(path.is_file):
         raise NotFound(f"the file of recording {rec.id} is missing; run a sync")
     offset = (at - rec.start_time).total_seconds()
     return web.FileResponse(

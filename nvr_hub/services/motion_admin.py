@@ -248,7 +248,9 @@ async def storage(motion: MotionService) -> dict[str, Any]:
     totals = await motion.store.clip_totals(None)
     per_stream = await motion.store.clips_by_stream()
     root = motion.recordings.root
-    disk = await asyncio.to_thread(psutil.disk_usage, str(root if root.exists() else root.parent))
+    # Before the folder exists, the disk it will be on; both touch the disk.
+    where = root if await asyncio.to_thread(root.exists) else root.parent
+    disk = await asyncio.to_thread(psutil.disk_usage, str(where))
     size = totals["bytes"]
     return {
         "total_recordings": totals["count"],

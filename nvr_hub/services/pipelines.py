@@ -211,7 +211,8 @@ class PipelineManager:
         if repaired:
             _LOGGER.warning("Repaired %d recordings left open by an unclean stop", repaired)
         self._writer = self._loop.create_task(self._write_rows())
-        heap = HeapTrimmer()
+        # Finding libc runs `ldconfig -p` (a subprocess): off the loop.
+        heap = await asyncio.to_thread(HeapTrimmer)
         if heap.available:
             self._trimmer = self._loop.create_task(self._trim_heap(heap))
         self._unsubs.append(self._bus.subscribe((StreamsChanged,), self._on_change))
@@ -417,7 +418,7 @@ class PipelineManager:
 
     async def sync_recordings(self) -> dict[str, int]:
         """Reconcile rows and files (rows for new files, drop rows whose file vanished)."""
-        if not self._recordings.root.exists():
+        if not await asyncio.to_thread(self._recordings.root.exists):
             raise BadRequest("the recordings folder does not exist yet")
         names = [s.name for s in await self._streams.all()]
         return await sync_files(self._sm, self._recordings.root, names, self._recordings.open_paths)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import platform
 import sqlite3
 import sys
@@ -11,6 +12,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -47,12 +49,21 @@ class SystemService:
         self._config = config
         self._sm = sessionmaker
         self._engine = engine
-        self._process = psutil.Process()
-        self._process.cpu_percent(None)  # prime: the first reading is always 0
-        psutil.cpu_percent(None)
         self.started = time.time()
         self.stop_request = StopRequest()
         self._db_version = ""
+
+    @cached_property
+    def _process(self) -> psutil.Process:
+        # psutil reads /proc, so this is made off the loop (by `prime` or `machine`).
+        process = psutil.Process()
+        process.cpu_percent(None)  # prime: the first reading is always 0
+        return process
+
+    def prime(self) -> None:
+        """Take the first CPU readings, which later ones are relative to; blocking."""
+        _ = self._process
+        psutil.cpu_percent(None)
 
     async def db_version(self) -> str:
         """SQLite or PostgreSQL server version, read once."""
@@ -72,20 +83,9 @@ class SystemService:
 
     async def versions(self) -> list[dict[str, str]]:
         """`versions.items`: the software this hub runs on."""
-        import av
-
-        ffmpeg = ".".join(str(p) for p in av.library_versions.get("libavformat", ()))
-        return [
-            {"name": "nvr-hub", "version": __version__},
-            {"name": "OS", "version": f"{platform.system()} {platform.release()}"},
-            {"name": "Python", "version": platform.python_version()},
-            {"name": "PyAV", "version": av.__version__},
-            {"name": "FFmpeg (libavformat)", "version": ffmpeg},
-            {"name": "aiohttp", "version": _pkg_version("aiohttp")},
-            {"name": "aiortc", "version": _pkg_version("aiortc")},
-            {"name": "SQLAlchemy", "version": _pkg_version("SQLAlchemy")},
-            {"name": "Database", "version": await self.db_version()},
-        ]
+        # importlib.metadata reads each package's METADATA file from disk.
+        software = await asyncio.to_thread(_software_versions)
+        return [*software, {"name": "Database", "version": await self.db_version()}]
 
     async def counts(self) -> dict[str, Any]:
         """Stream and recording counts from the database."""
@@ -103,7 +103,7 @@ class SystemService:
         }
 
     def machine(self) -> dict[str, Any]:
-        """CPU, memory and disk figures; blocking only for microseconds."""
+        """CPU, memory and disk figures; blocking (/proc, the disk), so call it from a thread."""
         vm = psutil.virtual_memory()
         storage = self._config.storage.path
         storage.mkdir(parents=True, exist_ok=True)
@@ -142,10 +142,10 @@ class SystemService:
         stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
         if self._engine.dialect.name == "sqlite":
             src = self._config.database_url.split("///", 1)[-1]
-            target = Path(tempfile.mkstemp(prefix="nvr-hub-backup-", suffix=".db")[1])
+            target = await asyncio.to_thread(_temp_file, ".db")
             await asyncio.to_thread(_sqlite_backup, src, target)
             return target, f"nvr-hub-backup-{stamp}.db"
-        target = Path(tempfile.mkstemp(prefix="nvr-hub-backup-", suffix=".json")[1])
+        target = await asyncio.to_thread(_temp_file, ".json")
         data: dict[str, Any] = {"format": "nvr-hub-json-1", "created": stamp, "tables": {}}
         async with self._engine.connect() as conn, conn.begin():
             # One repeatable-read transaction: every table from the same snapshot.
@@ -163,12 +163,35 @@ class SystemService:
         return sys.version.split()[0]
 
 
+def _software_versions() -> list[dict[str, str]]:
+    import av
+
+    ffmpeg = ".".join(str(p) for p in av.library_versions.get("libavformat", ()))
+    return [
+        {"name": "nvr-hub", "version": __version__},
+        {"name": "OS", "version": f"{platform.system()} {platform.release()}"},
+        {"name": "Python", "version": platform.python_version()},
+        {"name": "PyAV", "version": av.__version__},
+        {"name": "FFmpeg (libavformat)", "version": ffmpeg},
+        {"name": "aiohttp", "version": _pkg_version("aiohttp")},
+        {"name": "aiortc", "version": _pkg_version("aiortc")},
+        {"name": "SQLAlchemy", "version": _pkg_version("SQLAlchemy")},
+    ]
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, bytes):
         return value.hex()
     raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def _temp_file(suffix: str) -> Path:
+    """A new empty file for a backup (the caller deletes it)."""
+    fd, name = tempfile.mkstemp(prefix="nvr-hub-backup-", suffix=suffix)
+    os.close(fd)
+    return Path(name)
 
 
 def _sqlite_backup(src: str, target: Path) -> None:

@@ -29,11 +29,8 @@ def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Create the engine for a database URL, with the SQLite pragmas the hub relies on."""
     if url.startswith("sqlite"):
-        from pathlib import Path
-
-        db_path = url.split("///", 1)[-1]
-        if db_path and db_path != ":memory:":
-            Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+        # No mkdir here (engines are made on the event loop): `migrate.upgrade`, which
+        # runs in a thread before the first connection, creates the file's directory.
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ async def test_demo_stream_seeded_once_and_stays_deleted(
     database_url: str, aiohttp_client: Any, tmp_path: Path, capsys: Any
 ) -> None:
     raw = {"storage": {"path": str(tmp_path / "data")}, "database": {"url": database_url}}
-    app = create_app(parse_config(raw))
+    app = create_app(await asyncio.to_thread(parse_config, raw))
     client = await aiohttp_client(app)
     banner = capsys.readouterr().out
     assert "username: admin" in banner
@@ -26,7 +27,7 @@ async def test_demo_stream_seeded_once_and_stays_deleted(
     assert (await client.delete(f"/api/streams/{streams[0].name}")).status == 200
     await client.close()
 
-    app = create_app(parse_config(raw))
+    app = create_app(await asyncio.to_thread(parse_config, raw))
     await aiohttp_client(app)
     assert await app[keys.STREAMS].all() == []  # a deleted demo camera does not come back
     assert "password:" not in capsys.readouterr().out  # and no second admin

@@ -22,9 +22,14 @@ async def recs(hub: Hub) -> list[int]:
     """Six recordings: four of 'door' at 60 s steps (one with detection), two of 'yard'."""
     root = hub.config.storage.recordings
     rows = [
-        recording_row(root, "door", T0 + timedelta(seconds=60 * i), has_detection=(i == 2))
+        await asyncio.to_thread(
+            recording_row, root, "door", T0 + timedelta(seconds=60 * i), has_detection=(i == 2)
+        )
         for i in range(4)
-    ] + [recording_row(root, "yard", T0 + timedelta(hours=i)) for i in range(2)]
+    ] + [
+        await asyncio.to_thread(recording_row, root, "yard", T0 + timedelta(hours=i))
+        for i in range(2)
+    ]
     async with hub.app[keys.SESSIONS]() as s, s.begin():
         s.add_all(rows)
     await hub.login()
@@ -111,17 +116,18 @@ async def test_protect_delete_and_force(hub: Hub, recs: list[int]) -> None:
     resp = await hub.client.delete(f"/api/recordings/{recs[0]}")
     assert resp.status == 409
     path = hub.config.storage.recordings / "door/2026/11/20/080000.mp4"
-    assert path.exists()
+    assert await asyncio.to_thread(path.exists)
     prot = await (await hub.client.get("/api/recordings/protected")).json()
     assert prot["count"] == 1 and prot["recordings"][0]["id"] == recs[0]
 
     resp = await hub.client.delete(f"/api/recordings/{recs[0]}?force=true")
-    assert resp.status == 200 and not path.exists()
+    assert resp.status == 200 and not await asyncio.to_thread(path.exists)
     assert (await hub.client.get(f"/api/recordings/{recs[0]}")).status == 404
 
     resp = await hub.client.delete(f"/api/recordings/{recs[1]}")
     assert resp.status == 200
-    assert not (hub.config.storage.recordings / "door/2026/11/20/080100.mp4").exists()
+    gone = hub.config.storage.recordings / "door/2026/11/20/080100.mp4"
+    assert not await asyncio.to_thread(gone.exists)
 
 
 async def test_retention_override(hub: Hub, recs: list[int]) -> None:
@@ -195,7 +201,7 @@ async def test_files_check_and_delete_confined_to_root(
         resp = await hub.client.delete("/api/recordings/files", params={"path": trick})
         assert resp.status == 400, trick
     if hub.config.database_url.startswith("sqlite"):
-        assert secret.exists()
+        assert await asyncio.to_thread(secret.exists)
 
     resp = await hub.client.delete(
         "/api/recordings/files", params={"path": "door/2026/11/20/080100.mp4"}

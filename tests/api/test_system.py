@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sqlite3
@@ -110,17 +111,23 @@ async def test_backup_is_a_consistent_database_copy(hub: Hub, tmp_path: Path) ->
     data = await resp.read()
     if hub.config.database_url.startswith("sqlite"):
         target = tmp_path / "backup.db"
-        target.write_bytes(data)
-        conn = sqlite3.connect(target)
-        try:
-            assert conn.execute("select name from streams").fetchall() == [("cam",)]
-            assert conn.execute("select username from users").fetchall() == [("admin",)]
-        finally:
-            conn.close()
+        await asyncio.to_thread(target.write_bytes, data)
+        streams, users = await asyncio.to_thread(_streams_and_users, target)
+        assert streams == [("cam",)]
+        assert users == [("admin",)]
     else:
         dump = json.loads(data)
         assert [s["name"] for s in dump["tables"]["streams"]] == ["cam"]
         assert [u["username"] for u in dump["tables"]["users"]] == ["admin"]
+
+
+def _streams_and_users(path: Path) -> tuple[list[Any], list[Any]]:
+    conn = sqlite3.connect(path)
+    try:
+        streams = conn.execute("select name from streams").fetchall()
+        return streams, conn.execute("select username from users").fetchall()
+    finally:
+        conn.close()
 
 
 async def test_health_is_public_and_ice_servers_need_auth(hub: Hub) -> None:

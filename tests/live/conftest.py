@@ -37,3 +37,10 @@ def camera(high_profile_clip: Path) -> Iterator[RtspServer]:
     """A real RTSP camera (GStreamer) looping the clip."""
     with RtspServer(high_profile_clip) as server:
         yield server
+
+
+@pytest.fixture
+def camera_with_audio(clip_with_audio: Path) -> Iterator[RtspServer]:
+    """The same camera with sound (started here, off the event loop)."""
+    with RtspServer(clip_with_audio) as server:
+        yield server

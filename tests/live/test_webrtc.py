@@ -47,35 +47,36 @@ async def test_two_viewers_share_one_camera_connection(hub: Hub, camera: RtspSer
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
-async def test_aac_audio_is_sent_as_opus_when_asked_for(hub: Hub, clip_with_audio: Path) -> None:
+async def test_aac_audio_is_sent_as_opus_when_asked_for(
+    hub: Hub, camera_with_audio: RtspServer
+) -> None:
     await hub.login()
     await allow_loopback(hub)
-    with RtspServer(clip_with_audio) as camera:
-        await add_stream(hub, "cam", camera.url)
-        feed = hub.app[keys.LIVE].feed("cam")
-        assert feed is not None and feed.audio_codec == "audio/opus"
-        with_sound, without = Viewer(audio=True), Viewer()
-        try:
-            resp = await negotiate(hub, with_sound, "cam")
-            assert resp.status == 200
-            sound = await with_sound.audio_frames(20)
-            assert {f.sample_rate for f in sound} == {48_000}
-            tone = sound[-1].to_ndarray()
-            assert abs(tone.astype(float)).max() > 1000  # the tone, not silence
-            assert len(await with_sound.frames(3)) == 3
-            assert (await negotiate(hub, without, "cam")).status == 200
-            await without.frames(3)
-            assert len(feed._audio_listeners) == 1  # no Opus made for a video-only viewer
-            # Live HLS keeps the AAC as it is.
-            playlist = await (await hub.client.get("/hls/cam/index.m3u8")).text()
-            name = next(line for line in playlist.splitlines() if line.endswith(".ts"))
-            data = await (await hub.client.get(f"/hls/cam/{name}")).read()
-            with av.open(io.BytesIO(data)) as segment:
-                assert [s.codec_context.name for s in segment.streams] == ["h264", "aac"]
-        finally:
-            await with_sound.close()
-            await without.close()
-        await hub.client.delete("/api/streams/cam")
+    await add_stream(hub, "cam", camera_with_audio.url)
+    feed = hub.app[keys.LIVE].feed("cam")
+    assert feed is not None and feed.audio_codec == "audio/opus"
+    with_sound, without = Viewer(audio=True), Viewer()
+    try:
+        resp = await negotiate(hub, with_sound, "cam")
+        assert resp.status == 200
+        sound = await with_sound.audio_frames(20)
+        assert {f.sample_rate for f in sound} == {48_000}
+        tone = sound[-1].to_ndarray()
+        assert abs(tone.astype(float)).max() > 1000  # the tone, not silence
+        assert len(await with_sound.frames(3)) == 3
+        assert (await negotiate(hub, without, "cam")).status == 200
+        await without.frames(3)
+        assert len(feed._audio_listeners) == 1  # no Opus made for a video-only viewer
+        # Live HLS keeps the AAC as it is.
+        playlist = await (await hub.client.get("/hls/cam/index.m3u8")).text()
+        name = next(line for line in playlist.splitlines() if line.endswith(".ts"))
+        data = await (await hub.client.get(f"/hls/cam/{name}")).read()
+        with av.open(io.BytesIO(data)) as segment:
+            assert [s.codec_context.name for s in segment.streams] == ["h264", "aac"]
+    finally:
+        await with_sound.close()
+        await without.close()
+    await hub.client.delete("/api/streams/cam")
 
 
 async def test_whep_round_trip_and_delete(hub: Hub) -> None:

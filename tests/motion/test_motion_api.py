@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import timedelta
 from typing import Any
@@ -164,13 +165,16 @@ async def test_cleanup_expires_old_clips_events_and_detections(hub: Hub) -> None
     await hub.client.post("/api/motion/config/cam", json={"retention_days": 7})
     root = hub.config.storage.recordings
     now = utcnow().replace(microsecond=0)
-    old, kept, young, plain = (
-        recording_row(root, "cam", now - timedelta(days=10), capture_method="motion"),
-        recording_row(root, "cam", now - timedelta(days=11), capture_method="motion",
-                      protected=True),
-        recording_row(root, "cam", now - timedelta(days=2), capture_method="detection"),
-        recording_row(root, "cam", now - timedelta(days=9)),
-    )  # fmt: skip
+    # Encoding and writing the clips would block the loop: in a thread.
+    old, kept, young, plain = [
+        await asyncio.to_thread(recording_row, root, "cam", now - timedelta(days=days), **fields)
+        for days, fields in (
+            (10, {"capture_method": "motion"}),
+            (11, {"capture_method": "motion", "protected": True}),
+            (2, {"capture_method": "detection"}),
+            (9, {}),
+        )
+    ]
     async with hub.app[keys.SESSIONS]() as s, s.begin():
         s.add_all([old, kept, young, plain])
         s.add(MotionEvent(stream_name="cam", start_time=now - timedelta(days=6), labels=[]))
@@ -185,7 +189,8 @@ async def test_cleanup_expires_old_clips_events_and_detections(hub: Hub) -> None
         events = len((await s.scalars(select(MotionEvent))).all())
         detections = len((await s.scalars(select(Detection))).all())
     assert left == {kept.path, young.path, plain.path}
-    assert not (root / old.path).exists() and (root / young.path).exists()
+    exists = [await asyncio.to_thread((root / r.path).exists) for r in (old, young)]
+    assert exists == [False, True]
     assert (events, detections) == (1, 1)  # the stream keeps detections 5 days
     # An explicit age for one stream.
     resp = await hub.client.post(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -19,6 +21,10 @@ async def _add(hub: Hub, *rows: Recording) -> list[Recording]:
     return list(rows)
 
 
+async def _exists(path: Path) -> bool:
+    return await asyncio.to_thread(path.exists)
+
+
 async def _left(hub: Hub) -> set[str]:
     async with hub.app[keys.SESSIONS]() as s:
         return set((await s.scalars(select(Recording.path))).all())
@@ -32,14 +38,24 @@ async def test_age_rules_global_stream_override_and_protection(hub: Hub) -> None
             {"name": "short", "url": "rtsp://192.0.2.1/s", "enabled": False, "retention_days": 2}
         )
     )
-    old_global = recording_row(root, "cam", now - timedelta(days=40), make_file=True)
-    young_global = recording_row(root, "cam", now - timedelta(days=20))
-    old_short = recording_row(root, "short", now - timedelta(days=3))
-    young_short = recording_row(root, "short", now - timedelta(hours=30))
-    protected = recording_row(root, "cam", now - timedelta(days=400), protected=True)
-    kept_by_override = recording_row(root, "cam", now - timedelta(days=50), retention_days=90)
-    expired_override = recording_row(root, "cam", now - timedelta(days=6), retention_days=5)
-    open_row = recording_row(root, "cam", now - timedelta(days=99), is_complete=False)
+    old_global = await asyncio.to_thread(
+        recording_row, root, "cam", now - timedelta(days=40), make_file=True
+    )
+    young_global = await asyncio.to_thread(recording_row, root, "cam", now - timedelta(days=20))
+    old_short = await asyncio.to_thread(recording_row, root, "short", now - timedelta(days=3))
+    young_short = await asyncio.to_thread(recording_row, root, "short", now - timedelta(hours=30))
+    protected = await asyncio.to_thread(
+        recording_row, root, "cam", now - timedelta(days=400), protected=True
+    )
+    kept_by_override = await asyncio.to_thread(
+        recording_row, root, "cam", now - timedelta(days=50), retention_days=90
+    )
+    expired_override = await asyncio.to_thread(
+        recording_row, root, "cam", now - timedelta(days=6), retention_days=5
+    )
+    open_row = await asyncio.to_thread(
+        recording_row, root, "cam", now - timedelta(days=99), is_complete=False
+    )
     await _add(
         hub,
         old_global,
@@ -62,8 +78,8 @@ async def test_age_rules_global_stream_override_and_protection(hub: Hub) -> None
         open_row.path,
     }
     for gone in (old_global, old_short, expired_override):
-        assert not (root / gone.path).exists()
-    assert (root / protected.path).exists() and (root / open_row.path).exists()
+        assert not await _exists(root / gone.path)
+    assert await _exists(root / protected.path) and await _exists(root / open_row.path)
 
 
 async def test_stream_and_global_quotas_delete_oldest_first(hub: Hub) -> None:
@@ -115,12 +131,17 @@ async def test_stream_and_global_quotas_delete_oldest_first(hub: Hub) -> None:
 async def test_free_space_floor_deletes_oldest_unprotected(hub: Hub) -> None:
     root = hub.config.storage.recordings
     now = utcnow().replace(microsecond=0)
-    rows = [recording_row(root, "cam", now - timedelta(minutes=i)) for i in range(3)]
-    keep = recording_row(root, "cam", now - timedelta(hours=5), protected=True)
+    rows = [
+        await asyncio.to_thread(recording_row, root, "cam", now - timedelta(minutes=i))
+        for i in range(3)
+    ]
+    keep = await asyncio.to_thread(
+        recording_row, root, "cam", now - timedelta(hours=5), protected=True
+    )
     await _add(hub, *rows, keep)
     # A floor larger than any disk: everything deletable goes, the protected one stays.
     await hub.app[keys.SETTINGS].update({"min_free_mb": 100_000_000})
     report = await hub.app[keys.RETENTION].run_once()
     assert report.free_space == 3
     assert await _left(hub) == {keep.path}
-    assert (root / keep.path).exists()
+    assert await _exists(root / keep.path)

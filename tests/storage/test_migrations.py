@@ -31,7 +31,7 @@ async def _tables_and_diff(url: str) -> tuple[set[str], list[object]]:
 
 async def test_upgrade_downgrade_upgrade_without_drift(database_url: str) -> None:
     await asyncio.to_thread(migrate.upgrade, database_url)
-    head = migrate.head_revision(database_url)
+    head = await asyncio.to_thread(migrate.head_revision, database_url)
     assert await asyncio.to_thread(migrate.current_revision, database_url) == head
     tables, diff = await _tables_and_diff(database_url)
     assert {

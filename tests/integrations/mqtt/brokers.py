@@ -47,23 +47,24 @@ class PrivateBroker:
     """A `mosquitto` process of our own on a free port, to stop and restart at will."""
 
     def __init__(self, workdir: Path, port: int | None = None, extra: str = "") -> None:
-        assert shutil.which(MOSQUITTO) or Path(MOSQUITTO).exists(), (
-            f"{MOSQUITTO} is missing: install the Debian package `mosquitto`"
-        )
         self.port = port or free_port()
         self.workdir = workdir
         self.conf = workdir / f"mosquitto-{self.port}.conf"
         self.log = workdir / f"mosquitto-{self.port}.log"
+        self.extra = extra
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Write its config, start it and wait until it accepts connections; blocking."""
+        assert shutil.which(MOSQUITTO) or Path(MOSQUITTO).exists(), (
+            f"{MOSQUITTO} is missing: install the Debian package `mosquitto`"
+        )
         # As root, mosquitto would switch to its own user and lose our 0700 temp folder.
         user = "user root\n" if os.geteuid() == 0 else ""
         self.conf.write_text(
             f"{user}listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            f"log_dest file {self.log}\n{extra}"
+            f"log_dest file {self.log}\n{self.extra}"
         )
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        """Start and wait until it accepts connections."""
         self.proc = subprocess.Popen(
             [MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ async def names() -> AsyncIterator[Names]:
 
     Request it before `hub` so the hub stops (and says `offline`) before the clean-up.
     """
-    require_machine_broker()
+    await asyncio.to_thread(require_machine_broker)
     tag = uuid.uuid4().hex[:10]
     chosen = Names(prefix=f"nvrtest_{tag}", discovery=f"hatest_{tag}")
     yield chosen

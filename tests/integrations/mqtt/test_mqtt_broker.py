@@ -33,7 +33,7 @@ async def test_broker_down_at_start_then_restarted_gets_everything_again(
     assert conn is not None and conn.connects == 1
 
     # The broker crashes; meanwhile a stream is added and motion starts.
-    broker.kill()
+    await asyncio.to_thread(broker.kill)
     await until(lambda: not conn.connected.is_set(), 5)
     resp = await hub.client.post("/api/streams", json={**IDLE, "name": "yard"})
     assert resp.status == 201

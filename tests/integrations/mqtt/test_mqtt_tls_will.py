@@ -19,7 +19,7 @@ from tests.integrations.mqtt.pki import make_pki
 async def test_tls_client_certificate_mqtt5_and_insecure_flag(
     names: Names, hub: Hub, tmp_path: Path, private_brokers: list[PrivateBroker]
 ) -> None:
-    pki = make_pki(tmp_path)
+    pki = await asyncio.to_thread(make_pki, tmp_path)
     tls_port = free_port()
     broker = PrivateBroker(
         tmp_path,
@@ -55,7 +55,7 @@ async def test_tls_client_certificate_mqtt5_and_insecure_flag(
         await w.wait_payload(names.stream("cam", "recording"), b"ON")
         await w.publish(names.stream("cam", "recording/set"), "OFF")
         await w.wait_payload(names.stream("cam", "recording"), b"OFF")
-        log = broker.log.read_text()
+        log = await asyncio.to_thread(broker.log.read_text)
         assert "as hub-under-test (p5," in log, log[-2000:]
 
         # The insecure flag: encrypted, nothing verified (a broker with a self-signed cert).
@@ -95,15 +95,16 @@ async def test_last_will_marks_a_killed_hub_offline(
     await broker.run()
     # Configured from the config file's `mqtt:` section alone (no settings written).
     config = tmp_path / "hub.yaml"
-    config.write_text(
+    await asyncio.to_thread(
+        config.write_text,
         "first_run_admin: false\nstreams: []\n"
-        f"mqtt:\n  enabled: true\n  port: {broker.port}\n  topic_prefix: willtest\n"
+        f"mqtt:\n  enabled: true\n  port: {broker.port}\n  topic_prefix: willtest\n",
     )
     availability = "willtest/availability"
 
     async def run_hub() -> subprocess.Popen[str]:
         port = free_port()
-        proc = start_hub(tmp_path / "data", port, "--config", str(config))
+        proc = await asyncio.to_thread(start_hub, tmp_path / "data", port, "--config", str(config))
         await asyncio.to_thread(wait_healthy, port)
         return proc
 
