@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -31,6 +32,27 @@ class SegmentProbe:
     frames: int
 
 
+def mp4_boxes(path: Path | str) -> Iterator[tuple[int, bytes, int]]:
+    """(offset, type, size) of each whole top-level MP4 box, stopping at a torn one."""
+    with open(path, "rb") as fh:
+        size = fh.seek(0, io.SEEK_END)
+        offset = 0
+        while offset < size:
+            fh.seek(offset)
+            header = fh.read(16)
+            if len(header) < 8:
+                return
+            box, kind = struct.unpack(">I4s", header[:8])
+            if box == 1:
+                box = struct.unpack(">Q", header[8:16])[0] if len(header) == 16 else 0
+            elif box == 0:
+                box = size - offset  # "to the end of the file"
+            if box < 8 or offset + box > size:
+                return
+            yield offset, kind, box
+            offset += box
+
+
 def intact_length(path: Path | str) -> int:
     """Bytes of an MP4 up to its last whole fragment: what a crash did not tear.
 
@@ -38,27 +60,13 @@ def intact_length(path: Path | str) -> int:
     up on the whole file instead of on the torn fragment (and a repair would drop a
     segment that is all but complete).
     """
-    with open(path, "rb") as fh:
-        size = fh.seek(0, io.SEEK_END)
-        offset, moof = 0, None
-        while offset < size:
-            fh.seek(offset)
-            header = fh.read(16)
-            if len(header) < 8:
-                break
-            box, kind = struct.unpack(">I4s", header[:8])
-            if box == 1:
-                box = struct.unpack(">Q", header[8:16])[0] if len(header) == 16 else 0
-            elif box == 0:
-                box = size - offset  # "to the end of the file"
-            if box < 8 or offset + box > size:
-                break
-            moof = offset if kind == b"moof" else None
-            offset += box
-        else:
-            return size
+    end, moof = 0, None
+    for offset, kind, box in mp4_boxes(path):
+        end, moof = offset + box, offset if kind == b"moof" else None
+    if end == Path(path).stat().st_size:
+        return end
     # A whole `moof` whose `mdat` is torn is no use either.
-    return moof if moof is not None else offset
+    return moof if moof is not None else end
 
 
 def trim_torn_tail(path: Path | str) -> int:

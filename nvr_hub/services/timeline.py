@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import struct
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from nvr_hub.media.probe import mp4_boxes
 from nvr_hub.services.auth import iso
 from nvr_hub.storage.models import Detection, Recording
 
@@ -18,21 +18,7 @@ DETECTION_MERGE_GAP = timedelta(seconds=10)
 
 def mp4_init_length(path: Path) -> int | None:
     """Bytes before the first `moof`: the init segment (ftyp + moov) of a fragmented MP4."""
-    offset = 0
-    with open(path, "rb") as fh:
-        while True:
-            fh.seek(offset)
-            header = fh.read(16)
-            if len(header) < 8:
-                return None
-            size, kind = struct.unpack(">I4s", header[:8])
-            if kind == b"moof":
-                return offset
-            if size == 1 and len(header) == 16:
-                size = struct.unpack(">Q", header[8:16])[0]
-            if size < 8:
-                return None
-            offset += size
+    return next((offset for offset, kind, _ in mp4_boxes(path) if kind == b"moof"), None)
 
 
 def detection_intervals(detections: Sequence[Detection]) -> list[dict[str, Any]]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -13,6 +15,8 @@ from sqlalchemy.engine import Connection
 
 import migrations
 from nvr_hub.storage.db import make_engine
+
+T = TypeVar("T")
 
 
 def alembic_config(url: str) -> AlembicConfig:
@@ -45,15 +49,19 @@ def current_revision(url: str) -> str | None:
     def read(conn: Connection) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
-    async def run() -> str | None:
-        engine = make_engine(url)
-        try:
-            async with engine.connect() as conn:
-                return await conn.run_sync(read)
-        finally:
-            await engine.dispose()
+    # The engine no longer makes SQLite's folder (engines are made on the event loop).
+    _ensure_sqlite_dir(url)
+    return asyncio.run(run_with(url, read))
 
-    return asyncio.run(run())
+
+async def run_with(url: str, work: Callable[[Connection], T]) -> T:
+    """Run synchronous `work` in one transaction on a short-lived engine for `url`."""
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as conn:
+            return await conn.run_sync(work)
+    finally:
+        await engine.dispose()
 
 
 def _ensure_sqlite_dir(url: str) -> None:

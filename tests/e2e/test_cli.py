@@ -53,7 +53,8 @@ def test_config_check_names_the_bad_key(tmp_path: Path) -> None:
 
 
 def test_db_and_user_commands(tmp_path: Path) -> None:
-    result = _run(tmp_path, "db", "current")
+    # A storage folder not made yet (first look before any `serve`): made, not an error.
+    result = _run(tmp_path / "not-yet", "db", "current")
     assert result.returncode == 0 and "revision None" in result.stdout
     result = _run(tmp_path, "db", "upgrade")
     assert result.returncode == 0 and re.search(r"revision \w+ \(newest \w+\)", result.stdout)

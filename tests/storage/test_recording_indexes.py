@@ -6,17 +6,14 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Select, func, insert, inspect, select
 from sqlalchemy.engine import Connection
 
 from nvr_hub.services.recording_queries import parse_list_query, select_count, select_page
 from nvr_hub.storage import migrate
-from nvr_hub.storage.db import make_engine
 from nvr_hub.storage.models import Recording
-
-T = TypeVar("T")
 
 INDEX = "ix_recordings_stream_detection"
 BEFORE_INDEX = "0002_motion_events"
@@ -33,15 +30,6 @@ DETECTION_WEEK = {
 NARROWS_ALL = (
     f"USING INDEX {INDEX} (stream_name=? AND has_detection=? AND start_time>? AND start_time<?)"
 )
-
-
-async def _run(url: str, read: Callable[[Connection], T]) -> T:
-    engine = make_engine(url)
-    try:
-        async with engine.begin() as conn:
-            return await conn.run_sync(read)
-    finally:
-        await engine.dispose()
 
 
 def _plan(stmt: Select[Any]) -> Callable[[Connection], str]:
@@ -85,23 +73,23 @@ async def test_a_streams_detection_week_reads_only_its_rows(tmp_path: Path) -> N
     await asyncio.to_thread(migrate.upgrade, url)
     query = parse_list_query(DETECTION_WEEK)
 
-    page = await _run(url, _plan(select_page(query)))
+    page = await migrate.run_with(url, _plan(select_page(query)))
     assert NARROWS_ALL in page, page
     # Newest first comes straight from the index (rowid = id breaks ties): no sort of the week.
     assert "TEMP B-TREE" not in page, page
-    count = await _run(url, _plan(select_count(query)))
+    count = await migrate.run_with(url, _plan(select_count(query)))
     assert NARROWS_ALL in count, count
 
 
 async def test_downgrade_drops_the_index_and_upgrade_restores_it(database_url: str) -> None:
     await asyncio.to_thread(migrate.upgrade, database_url)
-    await _run(database_url, _add_recording)
-    indexes = await _run(database_url, _recording_indexes)
+    await migrate.run_with(database_url, _add_recording)
+    indexes = await migrate.run_with(database_url, _recording_indexes)
     assert indexes[INDEX] == ["stream_name", "has_detection", "start_time"]
 
     await asyncio.to_thread(migrate.downgrade, database_url, BEFORE_INDEX)
     assert await asyncio.to_thread(migrate.current_revision, database_url) == BEFORE_INDEX
-    indexes = await _run(database_url, _recording_indexes)
+    indexes = await migrate.run_with(database_url, _recording_indexes)
     assert INDEX not in indexes
     assert {
         "ix_recordings_stream_start",
@@ -109,9 +97,9 @@ async def test_downgrade_drops_the_index_and_upgrade_restores_it(database_url: s
         "ix_recordings_protected",
         "ix_recordings_detection",
     } <= set(indexes)
-    assert await _run(database_url, _recording_count) == 1
+    assert await migrate.run_with(database_url, _recording_count) == 1
 
     await asyncio.to_thread(migrate.upgrade, database_url)
-    indexes = await _run(database_url, _recording_indexes)
+    indexes = await migrate.run_with(database_url, _recording_indexes)
     assert indexes[INDEX] == ["stream_name", "has_detection", "start_time"]
-    assert await _run(database_url, _recording_count) == 1
+    assert await migrate.run_with(database_url, _recording_count) == 1
